@@ -1,0 +1,35 @@
+"""planner: allocate scarce grid capacity among competing loads with a linear program.
+
+    import planner
+    result = planner.solve(planner.load_instance("instances/norway-2030.yaml"))
+    result.allocation  # pandas DataFrame, one row per applicant
+"""
+
+from planner.api import solve
+from planner.errors import (
+    InfeasibleError,
+    InputError,
+    PlannerError,
+    SolverError,
+    SolverLimitError,
+    UnboundedError,
+)
+from planner.instance.load import load_instance
+from planner.results import Result
+from planner.solve import SolverOptions
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "InfeasibleError",
+    "InputError",
+    "PlannerError",
+    "Result",
+    "SolverError",
+    "SolverLimitError",
+    "SolverOptions",
+    "UnboundedError",
+    "__version__",
+    "load_instance",
+    "solve",
+]

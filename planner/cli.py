@@ -1,0 +1,107 @@
+"""The ``planner`` command: thin wrappers over the Python API; errors map to exit codes.
+
+Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 infeasible, 4 unbounded,
+5 solver limit (time), 6 other solver failure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from planner.errors import PlannerError
+
+
+def _run(action) -> None:
+    try:
+        action()
+    except PlannerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="planner")
+def cli() -> None:
+    """Allocate scarce grid capacity among competing loads, zone by zone and hour by hour."""
+
+
+@cli.command()
+@click.argument("instance", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the result tables (created if missing).")
+@click.option("--write-mps", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the exact LP handed to HiGHS as an MPS file.")
+@click.option("--time-limit", type=click.FloatRange(min=0), help="HiGHS time limit (s).")
+@click.option("--solver", type=click.Choice(["choose", "simplex", "ipm", "pdlp"]),
+              default=None, help="HiGHS LP algorithm (default: the planner's tuned choice).")
+@click.option("--quiet", is_flag=True, help="Print nothing on success.")
+def solve(instance: Path, out: Path, write_mps: Path | None, time_limit: float | None,
+          solver: str | None, quiet: bool) -> None:
+    """Solve INSTANCE and write allocation, dispatch, flows, prices, storage and summary."""
+
+    def action() -> None:
+        from planner.api import solve as solve_instance
+        from planner.instance.load import load_instance
+        from planner.report.console import summary_text
+        from planner.report.tables import write_tables
+        from planner.solve import SolverOptions
+
+        t0 = time.perf_counter()
+        inst = load_instance(instance)
+        load_s = time.perf_counter() - t0
+        options = SolverOptions(time_limit_s=time_limit)
+        if solver:
+            options.solver = solver
+        result = solve_instance(inst, options, mps_path=write_mps)
+        t1 = time.perf_counter()
+        result.summary["timings_s"] = {"load_s": load_s, **result.summary["timings_s"]}
+        write_tables(result, out)
+        result.summary["timings_s"]["write_s"] = time.perf_counter() - t1
+        result.summary["timings_s"]["total_s"] = time.perf_counter() - t0
+        write_tables_summary_only(result, out)
+        if not quiet:
+            click.echo(summary_text(result))
+            click.echo(f"results in {out}/")
+
+    _run(action)
+
+
+def write_tables_summary_only(result, out: Path) -> None:
+    from planner.report.tables import write_json
+
+    write_json(result.summary, out / "summary.json")
+
+
+@cli.command()
+@click.argument("instance", type=click.Path(dir_okay=False, path_type=Path))
+def validate(instance: Path) -> None:
+    """Check INSTANCE without solving; list every problem with its file:line:column."""
+
+    def action() -> None:
+        from planner.instance.load import load_instance
+
+        inst = load_instance(instance)
+        click.echo(f"{instance}: valid ({len(inst.zones)} zones, {inst.hours} h, "
+                   f"{len(inst.applicants)} loads, {len(inst.supply)} supplies)")
+
+    _run(action)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of instance files (units in the field descriptions)."""
+    from planner.instance.schema import InstanceFile
+
+    click.echo(json.dumps(InstanceFile.model_json_schema(by_alias=True), indent=2))
+
+
+def main() -> None:
+    cli()

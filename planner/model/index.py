@@ -1,0 +1,79 @@
+"""Index sets and data prepared once from the instance, so constraint rules only look things up.
+
+The split of applicants decides the LP's shape (see models/formulation.md, "Substitutions"):
+
+- *firm* applicants (firm share 1, no window, ramp limit or own supply) have no served variable:
+  served = profile × granted − unserved, exactly, since firm share 1 pins served to demand;
+- *free* applicants (firm share 0, no curtailment cap, no binding window) gain nothing from a
+  smaller grant, so granted = requested and their hourly demand cap is a variable bound;
+- every other applicant is *flexible*: served is a variable tied to granted by hourly rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from planner.instance.instance import Applicant, Instance
+
+
+def is_firm(a: Applicant) -> bool:
+    return (a.firm_share >= 1.0 and a.window_hours is None and a.ramp_mw_per_h is None
+            and a.own_capacity_mw == 0)
+
+
+def is_free(a: Applicant) -> bool:
+    return (not is_firm(a) and a.firm_share == 0 and a.max_curtailment_share >= 1
+            and (a.window_hours is None or a.window_min_share == 0))
+
+
+def has_obligation(a: Applicant) -> bool:
+    """Does the applicant have a delivery obligation that may need unserved energy?"""
+    return a.existing_mw > 0 and (is_firm(a) or a.firm_share > 0 or a.max_curtailment_share < 1
+                                  or a.window_min_share > 0)
+
+
+def windows(hours: int, length: int) -> list[range]:
+    """Consecutive windows of ``length`` hours tiling the horizon (the last may be shorter)."""
+    return [range(s, min(s + length, hours)) for s in range(0, hours, length)]
+
+
+@dataclass
+class ModelIndex:
+    """Names and arrays the model is built from."""
+
+    inst: Instance
+    hours: range = field(init=False)
+    applicants: dict[str, Applicant] = field(init=False)
+    firm: list[str] = field(init=False)
+    flexible: list[str] = field(init=False)
+    free: set[str] = field(init=False)
+    with_unserved: list[str] = field(init=False)
+    unserved: set[str] = field(init=False)
+    with_own_supply: list[str] = field(init=False)
+    reservoirs: list[str] = field(init=False)
+    arcs: list[tuple[str, str, str, float, float]] = field(init=False)
+    """Directed arcs: (arc name, from zone, to zone, capacity MW, loss factor)."""
+
+    def __post_init__(self) -> None:
+        inst = self.inst
+        self.hours = range(inst.hours)
+        self.applicants = {a.name: a for a in inst.applicants}
+        self.firm = [a.name for a in inst.applicants if is_firm(a)]
+        self.flexible = [a.name for a in inst.applicants if not is_firm(a)]
+        self.free = {a.name for a in inst.applicants if is_free(a)}
+        self.with_unserved = [a.name for a in inst.applicants if has_obligation(a)]
+        self.unserved = set(self.with_unserved)
+        self.with_own_supply = [a.name for a in inst.applicants if a.own_capacity_mw > 0]
+        self.reservoirs = [s.name for s in inst.supply if s.reservoir]
+        self.arcs = []
+        for line in inst.lines:
+            self.arcs.append((f"{line.name}:{line.from_zone}>{line.to_zone}", line.from_zone,
+                              line.to_zone, line.capacity_mw, line.loss_factor))
+            self.arcs.append((f"{line.name}:{line.to_zone}>{line.from_zone}", line.to_zone,
+                              line.from_zone, line.reverse_capacity_mw, line.loss_factor))
+
+    def demand_cap(self, a: Applicant) -> np.ndarray:
+        """Hourly cap on served MW per granted MW: the profile, or 1 where energy may shift."""
+        return np.ones(self.inst.hours) if a.window_hours else a.profile
