@@ -26,7 +26,7 @@ def solve(inst: Instance, options: SolverOptions | None = None,
     t2 = time.perf_counter()
     timings.update(build_s=t1 - t0, compile_s=t2 - t1)
     if mps_path is not None:
-        write_mps(lp, Path(mps_path), options)
+        write_mps(m, lp, Path(mps_path), options)
         timings["mps_s"] = time.perf_counter() - t2
     h = to_highs(lp, options)
     sol = run_highs(h, lp)

@@ -1,8 +1,15 @@
 """Pyomo model → HiGHS (through highspy) → primal and dual values, or a typed error.
 
-The model is compiled once to matrices with Pyomo's standard-form compiler and handed to
-highspy directly: this keeps Pyomo's per-solve overhead to one pass over the expressions and
-gives full access to HiGHS (status, basis for warm starts, MPS export of the exact LP).
+The model is compiled once to matrices and handed to highspy directly: this keeps Pyomo's
+overhead to one pass over the expressions and gives full access to HiGHS (status, basis for
+warm starts, MPS export of the exact LP).
+
+Every row the planner builds is a Pyomo ``LinearExpression`` with numeric bounds, so the
+compiler reads each row's (coefficient, variable) terms directly (about 2 µs a term) instead
+of running Pyomo's general expression walker (about 50 µs a row). Columns and rows follow the
+declaration order of the model's components, so each variable or constraint family is a
+contiguous slice of the solution vector. ``tests/test_compile.py`` checks the result against
+Pyomo's own standard-form compiler.
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ from pathlib import Path
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+from pyomo.core.base.var import VarData
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+from scipy import sparse
 
 from planner.errors import InfeasibleError, SolverError, SolverLimitError, UnboundedError
 
@@ -36,17 +45,94 @@ class SolverOptions:
 
 @dataclass
 class CompiledLP:
-    """The LP as HiGHS sees it, with the map back to Pyomo components."""
+    """The LP as HiGHS sees it (maximise cost·x, row_lower ≤ A x ≤ row_upper, bounds on x),
+    with the slice of columns or rows that each Pyomo component occupies."""
 
-    columns: list
-    rows: list
     cost: np.ndarray
     col_lower: np.ndarray
     col_upper: np.ndarray
     row_lower: np.ndarray
     row_upper: np.ndarray
-    matrix: object  # scipy.sparse csc
+    matrix: sparse.csc_array
     offset: float
+    col_slices: dict[str, slice]
+    row_slices: dict[str, slice]
+
+
+def _terms(expr, col_of: dict[int, int]) -> tuple[list[int], list[float], float]:
+    """(columns, coefficients, constant) of a linear expression built by the planner."""
+    cols: list[int] = []
+    coefs: list[float] = []
+    constant = 0.0
+    args = expr.args if isinstance(expr, LinearExpression) else (expr,)
+    for arg in args:
+        cls = arg.__class__
+        if cls is MonomialTermExpression:
+            coef, var = arg.args
+            cols.append(col_of[id(var)])
+            coefs.append(coef if coef.__class__ is float else pyo.value(coef))
+        elif arg.is_potentially_variable():
+            if not isinstance(arg, VarData):
+                raise TypeError(f"not a linear term of the planner's form: {arg}")
+            cols.append(col_of[id(arg)])
+            coefs.append(1.0)
+        else:
+            constant += pyo.value(arg)
+    return cols, coefs, constant
+
+
+def compile_lp(m: pyo.ConcreteModel) -> CompiledLP:
+    """Columns: every variable in declaration order; rows: every constraint likewise."""
+    col_slices: dict[str, slice] = {}
+    lower: list[float] = []
+    upper: list[float] = []
+    col_of: dict[int, int] = {}
+    for var in m.component_objects(pyo.Var, active=True, descend_into=True):
+        start = len(lower)
+        for vd in var.values():
+            col_of[id(vd)] = len(lower)
+            lb, ub = vd.bounds
+            lower.append(-INF if lb is None else lb)
+            upper.append(INF if ub is None else ub)
+        col_slices[var.name] = slice(start, len(lower))
+    row_slices: dict[str, slice] = {}
+    indptr, indices, data = [0], [], []
+    row_lower: list[float] = []
+    row_upper: list[float] = []
+    for con in m.component_objects(pyo.Constraint, active=True, descend_into=True):
+        start = len(row_lower)
+        for cd in con.values():
+            lb, body, ub = cd.to_bounded_expression(evaluate_bounds=True)
+            cols, coefs, constant = _terms(body, col_of)
+            indices.extend(cols)
+            data.extend(coefs)
+            indptr.append(len(indices))
+            row_lower.append(-INF if lb is None else lb - constant)
+            row_upper.append(INF if ub is None else ub - constant)
+        row_slices[con.name] = slice(start, len(row_lower))
+    n = len(lower)
+    rows = sparse.csr_array((np.asarray(data, dtype=float), np.asarray(indices, dtype=np.int32),
+                             np.asarray(indptr, dtype=np.int64)), shape=(len(row_lower), n))
+    obj = next(m.component_data_objects(pyo.Objective, active=True))
+    if obj.sense != pyo.maximize:
+        raise ValueError("the planner's objective is a maximisation")
+    cols, coefs, constant = _terms(obj.expr, col_of)
+    cost = np.zeros(n)
+    np.add.at(cost, np.asarray(cols, dtype=np.int64), np.asarray(coefs, dtype=float))
+    return CompiledLP(cost, np.asarray(lower), np.asarray(upper), np.asarray(row_lower),
+                      np.asarray(row_upper), rows.tocsc(), constant, col_slices, row_slices)
+
+
+_NAME_CHARS = re.compile(r"[^A-Za-z0-9_\[\],.:>\-]")
+
+
+def names(m: pyo.ConcreteModel, lp: CompiledLP) -> tuple[list[str], list[str]]:
+    """Column and row names in LP order, made safe for MPS (no spaces or quotes)."""
+    cols = [_NAME_CHARS.sub("_", v.name) for var in m.component_objects(pyo.Var, active=True)
+            for v in var.values()]
+    rows = [_NAME_CHARS.sub("_", c.name) for con in m.component_objects(pyo.Constraint, active=True)
+            for c in con.values()]
+    return cols, rows
 
 
 @dataclass
@@ -62,50 +148,18 @@ class Solution:
     solver: str
     timings: dict[str, float]
     iterations: dict[str, int]
-    _col_of: dict[int, int] | None = None
-    _row_of: dict[int, int] | None = None
 
     def values(self, var: pyo.Var) -> np.ndarray:
         """Values of an indexed variable, in its index order."""
-        cols = self._positions(var, self._columns())
-        lower = np.array([v.lb if v.lb is not None else 0.0 for v in var.values()])
-        return np.where(cols >= 0, self.x[np.maximum(cols, 0)], lower)
+        return self.x[self.lp.col_slices[var.name]]
+
+    def reduced_costs(self, var: pyo.Var) -> np.ndarray:
+        """Reduced costs (NOK per unit) of an indexed variable, in its index order."""
+        return self.col_dual[self.lp.col_slices[var.name]]
 
     def duals(self, con: pyo.Constraint) -> np.ndarray:
-        """Duals of an indexed constraint, in its index order (NOK per unit of the row)."""
-        rows = self._positions(con, self._rows())
-        return np.where(rows >= 0, self.row_dual[np.maximum(rows, 0)], 0.0)
-
-    def _columns(self) -> dict[int, int]:
-        if self._col_of is None:
-            self._col_of = {id(v): j for j, v in enumerate(self.lp.columns)}
-        return self._col_of
-
-    def _rows(self) -> dict[int, int]:
-        if self._row_of is None:
-            self._row_of = {id(r.constraint): i for i, r in enumerate(self.lp.rows)}
-        return self._row_of
-
-    @staticmethod
-    def _positions(component, lookup: dict[int, int]) -> np.ndarray:
-        return np.fromiter((lookup.get(id(d), -1) for d in component.values()), dtype=np.int64,
-                           count=len(component))
-
-
-def compile_lp(m: pyo.ConcreteModel) -> CompiledLP:
-    """One pass of Pyomo's standard-form compiler; rows keep their sense (mixed form)."""
-    info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
-    columns = info.columns
-    lower = np.array([-INF if v.lb is None else v.lb for v in columns], dtype=float)
-    upper = np.array([INF if v.ub is None else v.ub for v in columns], dtype=float)
-    rhs = np.asarray(info.rhs, dtype=float)
-    sense = np.array([r.bound_type for r in info.rows], dtype=int)
-    row_lower = np.where(sense <= 0, rhs, -INF)
-    row_upper = np.where(sense >= 0, rhs, INF)
-    cost = info.c.toarray().ravel() if info.c.shape[0] else np.zeros(len(columns))
-    offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
-    return CompiledLP(columns, info.rows, cost, lower, upper, row_lower, row_upper,
-                      info.A.tocsc(), offset)
+        """Duals of an indexed constraint (NOK per unit of the row, maximisation sign)."""
+        return self.row_dual[self.lp.row_slices[con.name]]
 
 
 def to_highs(lp: CompiledLP, options: SolverOptions) -> highspy.Highs:
@@ -137,17 +191,15 @@ def to_highs(lp: CompiledLP, options: SolverOptions) -> highspy.Highs:
     return h
 
 
-_NAME_CHARS = re.compile(r"[^A-Za-z0-9_\[\],.:>\-]")
-
-
-def write_mps(lp: CompiledLP, path: Path, options: SolverOptions) -> None:
+def write_mps(m: pyo.ConcreteModel, lp: CompiledLP, path: Path, options: SolverOptions) -> None:
     """Write the exact LP handed to HiGHS as MPS, with the model's names (spaces → _)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     h = to_highs(lp, options)
-    for j, v in enumerate(lp.columns):
-        h.passColName(j, _NAME_CHARS.sub("_", v.name))
-    for i, r in enumerate(lp.rows):
-        h.passRowName(i, _NAME_CHARS.sub("_", r.constraint.name))
+    cols, rows = names(m, lp)
+    for j, name in enumerate(cols):
+        h.passColName(j, name)
+    for i, name in enumerate(rows):
+        h.passRowName(i, name)
     h.writeModel(str(path))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from planner.model.index import ModelIndex
-from planner.model.loads import linear, served_expr
+from planner.model.loads import linear
 
 
 def define_objective(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
@@ -28,9 +28,9 @@ def define_objective(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
             coefs.extend([w] * inst.hours)
             variables.extend(m.served_mw[a, t] for t in ix.hours)
         else:
-            c, v = served_expr(m, ix, a, 0)  # firm: granted × Σ profile − Σ unserved
+            # firm: served = profile × granted − unserved, summed over the hours
             coefs.append(w * float(app.profile.sum()))
-            variables.append(v[0])
+            variables.append(m.granted_mw[a])
         if a in ix.unserved:
             loss = app.value_of_lost_load_nok_per_mwh
             coef = loss if a in ix.flexible else w + loss
