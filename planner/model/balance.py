@@ -28,19 +28,19 @@ def define_zone_balance(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
         coefs, variables = [], []
         for s in plants[z]:
             coefs.append(1.0)
-            variables.append(m.generation_mw[s, t])
+            variables.append(ix.hourly(m.generation_mw)[s][t])
         for a in own[z]:
             coefs.append(1.0)
-            variables.append(m.own_supply_mw[a, t])
+            variables.append(ix.hourly(m.own_supply_mw)[a][t])
         for arc, keep in arcs_in[z]:
             coefs.append(keep)
-            variables.append(m.flow_mw[arc, t])
+            variables.append(ix.hourly(m.flow_mw)[arc][t])
         for arc in arcs_out[z]:
             coefs.append(-1.0)
-            variables.append(m.flow_mw[arc, t])
+            variables.append(ix.hourly(m.flow_mw)[arc][t])
         for i in links[z]:
             coefs.append(-1.0)
-            variables.append(m.net_export_mw[i, t])
+            variables.append(ix.hourly(m.net_export_mw)[i][t])
         for a in loads[z]:
             c, v = served_expr(m, ix, a, t)
             coefs.extend(-x for x in c)

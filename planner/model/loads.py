@@ -47,11 +47,11 @@ def served_expr(m: pyo.ConcreteModel, ix: ModelIndex, a: str, t: int) -> tuple[l
     others: the served_mw variable."""
     app = ix.applicants[a]
     if a in ix.flexible:
-        return [1.0], [m.served_mw[a, t]]
+        return [1.0], [ix.hourly(m.served_mw)[a][t]]
     coefs, variables = [float(app.profile[t])], [m.granted_mw[a]]
     if a in ix.unserved:
         coefs.append(-1.0)
-        variables.append(m.unserved_mw[a, t])
+        variables.append(ix.hourly(m.unserved_mw)[a][t])
     return coefs, variables
 
 
@@ -67,10 +67,10 @@ def define_demand_cap(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
 
     def rule(m, a, t):
         coefs = [1.0, -float(caps[a][t])]
-        variables = [m.served_mw[a, t], m.granted_mw[a]]
+        variables = [ix.hourly(m.served_mw)[a][t], m.granted_mw[a]]
         if a in own:
             coefs.append(-1.0)
-            variables.append(m.own_supply_mw[a, t])
+            variables.append(ix.hourly(m.own_supply_mw)[a][t])
         return (None, linear(coefs, variables), 0.0)
 
     m.demand_cap = pyo.Constraint(rows, ix.hours, rule=rule)
@@ -82,10 +82,10 @@ def _delivered(m: pyo.ConcreteModel, ix: ModelIndex, a: str, hours) -> tuple[lis
     coefs, variables = [], []
     for t in hours:
         coefs.append(1.0)
-        variables.append(m.served_mw[a, t])
+        variables.append(ix.hourly(m.served_mw)[a][t])
         if a in ix.unserved:
             coefs.append(1.0)
-            variables.append(m.unserved_mw[a, t])
+            variables.append(ix.hourly(m.unserved_mw)[a][t])
     return coefs, variables
 
 
@@ -142,7 +142,7 @@ def define_energy_windows(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     def cap(m, a, w):
         app, hours = ix.applicants[a], spans[a][w]
         coefs = [1.0] * len(hours) + [-float(app.profile[hours.start:hours.stop].sum())]
-        variables = [m.served_mw[a, t] for t in hours] + [m.granted_mw[a]]
+        variables = [*ix.hourly(m.served_mw)[a][hours.start:hours.stop], m.granted_mw[a]]
         return (None, linear(coefs, variables), 0.0)
 
     m.window_energy = pyo.Constraint(index, rule=energy)
@@ -157,7 +157,8 @@ def define_ramp_limits(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
 
     def rule(sign: float):
         def build(m, a, t):
-            step = linear([sign, -sign], [m.served_mw[a, t], m.served_mw[a, t - 1]])
+            served = ix.hourly(m.served_mw)[a]
+            step = linear([sign, -sign], [served[t], served[t - 1]])
             return (None, step, ix.applicants[a].ramp_mw_per_h)
         return build
 
@@ -169,6 +170,7 @@ def define_behind_the_meter(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     """own_supply_use[a,t]: own_supply_mw[a,t] ≤ served_mw[a,t] (the plant serves only its site)."""
 
     def rule(m, a, t):
-        return (None, linear([1.0, -1.0], [m.own_supply_mw[a, t], m.served_mw[a, t]]), 0.0)
+        own, served = ix.hourly(m.own_supply_mw)[a][t], ix.hourly(m.served_mw)[a][t]
+        return (None, linear([1.0, -1.0], [own, served]), 0.0)
 
     m.own_supply_use = pyo.Constraint(ix.with_own_supply, ix.hours, rule=rule)

@@ -26,7 +26,7 @@ def define_objective(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
         w = m.weight_nok_per_mwh[a]
         if a in ix.flexible:
             coefs.extend([w] * inst.hours)
-            variables.extend(m.served_mw[a, t] for t in ix.hours)
+            variables.extend(ix.hourly(m.served_mw)[a])
         else:
             # firm: served = profile × granted − unserved, summed over the hours
             coefs.append(w * float(app.profile.sum()))
@@ -35,16 +35,16 @@ def define_objective(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
             loss = app.value_of_lost_load_nok_per_mwh
             coef = loss if a in ix.flexible else w + loss
             coefs.extend([-coef] * inst.hours)
-            variables.extend(m.unserved_mw[a, t] for t in ix.hours)
+            variables.extend(ix.hourly(m.unserved_mw)[a])
         if a in ix.with_own_supply:
             coefs.extend([-app.own_cost_nok_per_mwh] * inst.hours)
-            variables.extend(m.own_supply_mw[a, t] for t in ix.hours)
+            variables.extend(ix.hourly(m.own_supply_mw)[a])
     for link in inst.interconnectors:
         price = inst.market(link.market).price_nok_per_mwh
         coefs.extend(price.tolist())
-        variables.extend(m.net_export_mw[link.name, t] for t in ix.hours)
+        variables.extend(ix.hourly(m.net_export_mw)[link.name])
     for s in inst.supply:
         if s.marginal_cost_nok_per_mwh:
             coefs.extend([-s.marginal_cost_nok_per_mwh] * inst.hours)
-            variables.extend(m.generation_mw[s.name, t] for t in ix.hours)
+            variables.extend(ix.hourly(m.generation_mw)[s.name])
     m.value_nok = pyo.Objective(expr=linear(coefs, variables), sense=pyo.maximize)

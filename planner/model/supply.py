@@ -36,13 +36,14 @@ def define_reservoirs(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     def balance(m, r, t):
         s = plants[r]
         coefs = [1.0, 1.0, 1.0]
-        variables = [m.storage_mwh[r, t], m.generation_mw[r, t], m.spill_mwh[r, t]]
+        storage = ix.hourly(m.storage_mwh)[r]
+        variables = [storage[t], ix.hourly(m.generation_mw)[r][t], ix.hourly(m.spill_mwh)[r][t]]
         rhs = float(s.inflow_mwh[t])
         if t == 0:
             rhs += s.initial_storage_mwh
         else:
             coefs.append(-1.0)
-            variables.append(m.storage_mwh[r, t - 1])
+            variables.append(storage[t - 1])
         return (rhs, linear(coefs, variables), rhs)
 
     m.storage_balance = pyo.Constraint(ix.reservoirs, ix.hours, rule=balance)
