@@ -5,10 +5,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from planner.instance.instance import Instance
 from planner.model import build_model
 from planner.results import Result, build_result
-from planner.solve import SolverOptions, compile_lp, run_highs, to_highs, write_mps
+from planner.solve import SolverOptions, compile_lp, solve_staged, to_highs, write_mps
+
+
+def staged_columns(m, lp) -> np.ndarray:
+    """Columns fixed in the first stage of a staged solve: every applicant's grant."""
+    cols = lp.col_slices[m.granted_mw.name]
+    return np.arange(cols.start, cols.stop)
 
 
 def solve(inst: Instance, options: SolverOptions | None = None,
@@ -29,8 +37,8 @@ def solve(inst: Instance, options: SolverOptions | None = None,
         write_mps(m, lp, Path(mps_path), options)
         timings["mps_s"] = time.perf_counter() - t2
     h = to_highs(lp, options)
-    sol = run_highs(h, lp)
-    timings["solve_s"] = sol.timings["solve_s"]
+    sol = solve_staged(h, lp, staged_columns(m, lp), options)
+    timings.update(sol.timings)
     t3 = time.perf_counter()
     result = build_result(m, ix, sol, timings)
     timings["results_s"] = time.perf_counter() - t3

@@ -42,9 +42,11 @@ def cli() -> None:
 @click.option("--time-limit", type=click.FloatRange(min=0), help="HiGHS time limit (s).")
 @click.option("--solver", type=click.Choice(["choose", "simplex", "ipm", "pdlp"]),
               default=None, help="HiGHS LP algorithm (default: the planner's tuned choice).")
+@click.option("--staged", is_flag=True,
+              help="Solve with grants fixed first, then the full LP from that basis.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 def solve(instance: Path, out: Path, write_mps: Path | None, time_limit: float | None,
-          solver: str | None, quiet: bool) -> None:
+          solver: str | None, staged: bool, quiet: bool) -> None:
     """Solve INSTANCE and write allocation, dispatch, flows, prices, storage and summary."""
 
     def action() -> None:
@@ -57,7 +59,7 @@ def solve(instance: Path, out: Path, write_mps: Path | None, time_limit: float |
         t0 = time.perf_counter()
         inst = load_instance(instance)
         load_s = time.perf_counter() - t0
-        options = SolverOptions(time_limit_s=time_limit)
+        options = SolverOptions(time_limit_s=time_limit, staged=staged)
         if solver:
             options.solver = solver
         result = solve_instance(inst, options, mps_path=write_mps)

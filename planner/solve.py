@@ -33,14 +33,28 @@ INF = highspy.kHighsInf
 
 @dataclass
 class SolverOptions:
-    """Options handed to HiGHS (see its documentation for each)."""
+    """How HiGHS is run (see HiGHS's documentation for each option)."""
 
     time_limit_s: float | None = None
-    solver: str = "choose"
-    """HiGHS LP algorithm: choose, simplex, ipm, pdlp."""
+    solver: str = "simplex"
+    """HiGHS LP algorithm: simplex (measured fastest on the Norway LP), ipm, pdlp or choose."""
+    staged: bool = False
+    """Solve first with every grant fixed at its request, then free the grants and re-solve
+    from that basis. The second solve is the full LP, so the answer is exact; see
+    ``solve_staged``. Measured: 4.4 × faster on a 1752-h LP with ten flexible applicants,
+    1.3 × slower on the full-year Norway LP, where the hour-local part dominates."""
     threads: int | None = None
     verbose: bool = False
     extra: dict[str, object] = field(default_factory=dict)
+
+    def highs_options(self) -> dict[str, object]:
+        """The HiGHS options these settings amount to."""
+        opts: dict[str, object] = {"solver": self.solver}
+        if self.time_limit_s is not None:
+            opts["time_limit"] = float(self.time_limit_s)
+        if self.threads is not None:
+            opts["threads"] = int(self.threads)
+        return opts | self.extra
 
 
 @dataclass
@@ -166,13 +180,9 @@ def to_highs(lp: CompiledLP, options: SolverOptions) -> highspy.Highs:
     """A HiGHS instance holding the LP (maximisation) with the options set."""
     h = highspy.Highs()
     h.setOptionValue("output_flag", options.verbose)
-    h.setOptionValue("solver", options.solver)
-    if options.time_limit_s is not None:
-        h.setOptionValue("time_limit", float(options.time_limit_s))
-    if options.threads is not None:
-        h.setOptionValue("threads", int(options.threads))
-    for key, val in options.extra.items():
-        h.setOptionValue(key, val)
+    for key, val in options.highs_options().items():
+        if h.setOptionValue(key, val) != highspy.HighsStatus.kOk:
+            raise SolverError(f"HiGHS rejected the option {key}={val!r}")
     model = highspy.HighsLp()
     model.num_col_ = len(lp.cost)
     model.num_row_ = len(lp.row_lower)
@@ -201,6 +211,34 @@ def write_mps(m: pyo.ConcreteModel, lp: CompiledLP, path: Path, options: SolverO
     for i, name in enumerate(rows):
         h.passRowName(i, name)
     h.writeModel(str(path))
+
+
+def solve_staged(h: highspy.Highs, lp: CompiledLP, staged: np.ndarray,
+                 options: SolverOptions) -> Solution:
+    """Solve the LP; with ``options.staged``, first with the ``staged`` columns fixed.
+
+    Grants tie one variable to every hour of an applicant, which makes the simplex slow when
+    it starts from scratch. With every grant fixed at its request (or, if that is infeasible,
+    at its existing MW) the LP falls apart into hour-local pieces and solves quickly; freeing
+    the grants keeps that basis primal feasible, so the second solve, which is the full LP,
+    starts close to the optimum. Only the second solve's status and solution are reported."""
+    timings: dict[str, float] = {}
+    if options.staged and staged.size:
+        idx = staged.astype(np.int32)
+        lower, upper = lp.col_lower[staged], lp.col_upper[staged]
+        start = time.perf_counter()
+        for fixed in (upper, lower):
+            h.changeColsBounds(idx.size, idx, fixed, fixed)
+            h.run()
+            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                break
+            h.clearSolver()
+        timings["stage1_s"] = time.perf_counter() - start
+        h.changeColsBounds(idx.size, idx, lower, upper)
+    sol = run_highs(h, lp)
+    sol.timings = timings | {"stage2_s": sol.timings["solve_s"],
+                             "solve_s": sum(timings.values()) + sol.timings["solve_s"]}
+    return sol
 
 
 def run_highs(h: highspy.Highs, lp: CompiledLP) -> Solution:
