@@ -225,11 +225,11 @@ def objective_terms(inst: Instance, v: Arrays) -> dict[str, float]:
     prices = np.array([inst.market(i.market).price_nok_per_mwh
                        for i in inst.interconnectors]).reshape(-1, inst.hours)
     cost = np.array([s.marginal_cost_nok_per_mwh for s in inst.supply])
-    trade = prices * v.net_export_mw
+    exports, imports = np.maximum(v.net_export_mw, 0), np.maximum(-v.net_export_mw, 0)
     return {
         "value_served_nok": float(weight @ v.served_mw.sum(axis=1)),
-        "export_revenue_nok": float(trade[trade > 0].sum()),
-        "import_cost_nok": float(-trade[trade < 0].sum()),
+        "export_revenue_nok": float((prices * exports).sum()),
+        "import_cost_nok": float((prices * imports).sum()),
         "generation_cost_nok": float(cost @ v.generation_mw.sum(axis=1)),
         "own_supply_cost_nok": float(own_cost @ v.own_supply_mw.sum(axis=1)),
         "lost_load_cost_nok": float(voll @ v.unserved_mw.sum(axis=1)),

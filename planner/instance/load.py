@@ -163,7 +163,7 @@ def _check_references(tree: SourceTree, spec: InstanceFile, presets: Presets) ->
     def known(value: str, allowed: list[str], loc: list[str | int], what: str) -> None:
         if value not in allowed:
             listed = ", ".join(allowed) if allowed else "none defined"
-            problems.append(tree.problem(loc, f"unknown {what} '{value}' ({what}s: {listed})"))
+            problems.append(tree.problem(loc, f"unknown {what} '{value}' (known: {listed})"))
 
     for i, line in enumerate(spec.lines):
         known(line.from_zone, zones, ["lines", i, "from"], "zone")

@@ -4,7 +4,7 @@ The split of applicants decides the LP's shape (see models/formulation.md, "Subs
 
 - *firm* applicants (firm share 1, no window, ramp limit or own supply) have no served variable:
   served = profile × granted − unserved, exactly, since firm share 1 pins served to demand;
-- *free* applicants (firm share 0, no curtailment cap, no binding window) gain nothing from a
+- *free* applicants (firm share 0, no curtailment cap, no window, no own supply) gain nothing from a
   smaller grant, so granted = requested and their hourly demand cap is a variable bound;
 - every other applicant is *flexible*: served is a variable tied to granted by hourly rows.
 """
@@ -25,7 +25,7 @@ def is_firm(a: Applicant) -> bool:
 
 def is_free(a: Applicant) -> bool:
     return (not is_firm(a) and a.firm_share == 0 and a.max_curtailment_share >= 1
-            and (a.window_hours is None or a.window_min_share == 0))
+            and a.window_hours is None and a.own_capacity_mw == 0)
 
 
 def has_obligation(a: Applicant) -> bool:

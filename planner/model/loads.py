@@ -56,22 +56,17 @@ def served_expr(m: pyo.ConcreteModel, ix: ModelIndex, a: str, t: int) -> tuple[l
 
 
 def define_demand_cap(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
-    """demand_cap[a,t]: served_mw[a,t] ≤ cap[a,t] × granted_mw[a] (+ own_supply_mw[a,t]).
+    """demand_cap[a,t]: served_mw[a,t] ≤ cap[a,t] × granted_mw[a].
 
     cap = profile (share of the connection used), or 1 for applicants with energy windows, whose
     load may shift inside a window up to the full connection. Free applicants have this as a
     variable bound instead (granted = requested)."""
-    rows = [a for a in ix.flexible if a not in ix.free or a in ix.with_own_supply]
+    rows = [a for a in ix.flexible if a not in ix.free]
     caps = {a: ix.demand_cap(ix.applicants[a]) for a in rows}
-    own = set(ix.with_own_supply)
 
     def rule(m, a, t):
-        coefs = [1.0, -float(caps[a][t])]
-        variables = [ix.hourly(m.served_mw)[a][t], m.granted_mw[a]]
-        if a in own:
-            coefs.append(-1.0)
-            variables.append(ix.hourly(m.own_supply_mw)[a][t])
-        return (None, linear(coefs, variables), 0.0)
+        served = ix.hourly(m.served_mw)[a][t]
+        return (None, linear([1.0, -float(caps[a][t])], [served, m.granted_mw[a]]), 0.0)
 
     m.demand_cap = pyo.Constraint(rows, ix.hours, rule=rule)
 
@@ -167,7 +162,10 @@ def define_ramp_limits(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
 
 
 def define_behind_the_meter(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
-    """own_supply_use[a,t]: own_supply_mw[a,t] ≤ served_mw[a,t] (the plant serves only its site)."""
+    """own_supply_use[a,t]: own_supply_mw[a,t] ≤ served_mw[a,t].
+
+    The plant behind the meter covers part of the site's own load (its grid draw is
+    served − own supply) and cannot feed the grid."""
 
     def rule(m, a, t):
         own, served = ix.hourly(m.own_supply_mw)[a][t], ix.hourly(m.served_mw)[a][t]
