@@ -94,7 +94,7 @@ Tolerance: national protected + existing applicant energy = 136.6 TWh +- 0.5 % (
 differs); zonal energies = §1c +- 0.5 %; zonal peaks = §9 +- 3 %; national peak = 25 230 MW
 (§1d) +- 5 %.
 
-Applicants (§5). 22 applicants: aluminium smelters sized as kt x 13.5 MWh/t (§5e ESTIMATE) at
+Applicants (§5). 24 applicants: aluminium smelters sized as kt x 13.5 MWh/t (§5e ESTIMATE) at
 profile 0.95; Hydro's Sunndal (largest in Europe, ESTIMATE 400 kt), Årdal (ESTIMATE 200 kt),
 Høyanger (ESTIMATE 60 kt), Karmøy (ESTIMATE 200 kt), Husnes (195 kt, §5e), Alcoa Mosjøen
 (200 kt -> 214 kt by end-2026, §5e): 1 255 kt ≈ 16.9 TWh ≈ 48 % of the 35.4 TWh power-intensive
@@ -104,12 +104,16 @@ Herøya industrial park ~1 000 MW (§5e; existing 300 MW ESTIMATE) incl. a 24 MW
 (unconfirmed, §8 item 8) entered as a separate hydrogen applicant; a generic 100 MW NO4 hydrogen
 hub (ESTIMATE).
 AI: Stargate Norway Kvandal 230 MW + 290 MW expansion as two applicants (§5b; first 20 MW
-existing), Aker Nscale Korgen 250 MW (§5b), inference near Oslo and Stavanger and an Østlandet
-data-centre queue slice (ESTIMATE sizes within the >7 000 MW DC queue of §5a; diurnal profile
-series from the §7b household shape, half as deep, mean 0.7 = the class preset). Bitcoin: North
+existing), Aker Nscale Korgen 250 MW (§5b) and further Aker Nscale NO4 sites up to the stated
+12 TWh/yr (§5b: 750 MW more at profile 0.9), inference near Oslo and Stavanger (ESTIMATE sizes)
+and an Østlandet data-centre queue = NO1's 26.1 % load share of the >7 000 MW DC queue (§5a)
+minus the Oslo campus (diurnal profile series from the §7b household shape, half as deep, mean
+0.7 = the class preset). Bitcoin: North
 Norway miners 440 GWh/yr existing (§5c), Glomfjord 30 -> 60 MW, Kryptovault Dale up to 120 MW,
 Terakraft Sauda 10 MW (§5c); Kryptovault's existing MW is the residual that makes the existing
-mining fleet ≈ 120 MW (Arcane 2022, §5c). NO3 queue: 27 projects / 1 400 MW (§5f). Profiles and
+mining fleet ≈ 120 MW (Arcane 2022, §5c). NO3: reserved 640 + 800 MW and a queue of 27 projects
+/ 1 400 MW (§5f). New requests total ≈ 7.7 GW, close to Statnett's 7 600 MW reserved for new
+customers (§5f), so requests exceed what NO1/NO3/NO4 can take in tight hours. Profiles and
 all other behaviour come from the class presets unless stated. Queue positions: existing plants
 first, then by the date of the source that reports the request (ESTIMATE order where undated).
 """
@@ -122,7 +126,7 @@ import re
 import textwrap
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -296,11 +300,11 @@ class ApplicantSpec:
     load_class: str  # class
     requested_mw: float
     existing_mw: float
-    queue_position: int
     source: str
     description: str = ""
     profile_column: str | None = None  # column of the profiles CSV, else the class preset
     overrides: dict[str, Any] = field(default_factory=dict)
+    queue_position: int = 0  # set from the order of applicants()
 
 
 NORTH_MINERS_GWH = 330 + 79 + 29 + 1.34  # §5c: Nordland Data, Hydrokraft, Stokmarknes, Bluebite
@@ -317,104 +321,124 @@ HEROYA_PARK_MW = 1000.0  # §5e: Herøya industrial park needed ~1 000 MW (Energ
 HEROYA_PARK_EXISTING_MW = 300.0  # ESTIMATE: the park's present load; not in the fact sheet
 YARA_ELECTROLYSER_MW = 24.0  # §8 item 8: Yara 24 MW electrolyser figure, NOT confirmed
 NO3_QUEUE_MW = 1400.0  # §5f: 27 projects / 1 400 MW still in the NO3 queue (Statnett 2023)
+NO3_RESERVED_MW = 640.0 + 800.0  # §5f: NO3 +640 MW new reservation on top of >800 MW (2023)
+AKER_NSCALE_TWH = 12.0  # §5b: Aker Nscale's sites could allow up to 12 TWh/yr (Digi, Dec 2025)
+AKER_NSCALE_FURTHER_MW = round(AKER_NSCALE_TWH * 1e6 / (HOURS * PRESET_PROFILE["ai_training"])
+                               - sum(STARGATE_MW[:2]) - KORGEN_MW, -1)
+RESERVED_NEW_MW = 7600.0  # §5f: reserved by Statnett for new customers, national (2023)
+DC_QUEUE_MW = 7000.0  # §5a: 96 DCs in the queue wanting >7 000 MW (Altinget)
+OSLO_DC_MW = (300.0, 60.0)  # ESTIMATE: Oslo inference campus requested / existing
+OSTLANDET_DC_MW = round(LOAD_SHARE["NO1"] * DC_QUEUE_MW - (OSLO_DC_MW[0] - OSLO_DC_MW[1]), -1)
 
 
 def applicants() -> list[ApplicantSpec]:
-    """The realistic connection queue: existing plants, expansions and new requests (§5)."""
+    """The realistic connection queue in queue order (position 1 first): existing plants, then
+    expansions and new requests by the date of the source reporting them (§5)."""
     miners_mw = annual_mw(NORTH_MINERS_GWH, PRESET_PROFILE["bitcoin_mining"])
     kryptovault_existing = NATIONAL_MINING_MW_2022 - miners_mw - GLOMFJORD_MW[0] - TERAKRAFT_MW
     smelter = "Aluminium smelter (Norsk Hydro)"
     t_est = "ESTIMATE: plant tonnage not in the fact sheet (§8 item 8)"
-    return [
-        ApplicantSpec("Hydro Sunndal", "NO3", "industry", smelter_mw(400), smelter_mw(400), 1,
+    specs = [
+        ApplicantSpec("Hydro Sunndal", "NO3", "industry", smelter_mw(400), smelter_mw(400),
                       f"§5e [hydro]: largest smelter in Europe. {t_est}; 400 kt = 2 x the §5e "
                       "reference smelter, x 13.5 MWh/t (§5e ESTIMATE) at profile 0.95.",
                       smelter + "; existing, no expansion."),
-        ApplicantSpec("Hydro Årdal", "NO5", "industry", smelter_mw(200), smelter_mw(200), 2,
+        ApplicantSpec("Hydro Årdal", "NO5", "industry", smelter_mw(200), smelter_mw(200),
                       f"§5e [hydro]. {t_est}; 200 kt = the §5e reference smelter x 13.5 MWh/t.",
                       smelter + "; existing."),
-        ApplicantSpec("Hydro Høyanger", "NO5", "industry", smelter_mw(60), smelter_mw(60), 3,
+        ApplicantSpec("Hydro Høyanger", "NO5", "industry", smelter_mw(60), smelter_mw(60),
                       f"§5e [hydro]. {t_est}; 60 kt (a small single-line plant) x 13.5 MWh/t.",
                       smelter + "; existing."),
-        ApplicantSpec("Hydro Karmøy", "NO2", "industry", smelter_mw(200), smelter_mw(200), 4,
+        ApplicantSpec("Hydro Karmøy", "NO2", "industry", smelter_mw(200), smelter_mw(200),
                       f"§5e [hydro, eurometaux]. {t_est}; 200 kt x 13.5 MWh/t. The Karmøy pilot "
                       "line runs below 12.3 MWh/t; the plant average is taken at 13.5.",
                       smelter + "; existing."),
-        ApplicantSpec("Hydro Husnes", "NO5", "industry", smelter_mw(195), smelter_mw(195), 5,
+        ApplicantSpec("Hydro Husnes", "NO5", "industry", smelter_mw(195), smelter_mw(195),
                       "§5e [alu_web]: 195 kt/yr at full capacity (B-line restarted) x 13.5 MWh/t "
                       "(§5e ESTIMATE) at profile 0.95.",
                       smelter + "; existing at full capacity."),
         ApplicantSpec("North Norway crypto miners", "NO4", "bitcoin_mining", miners_mw, miners_mw,
-                      6, "§5c [dagsavisen_2023]: ~440 GWh in 2022 (Nordland Data 330, Hydrokraft "
+                      "§5c [dagsavisen_2023]: ~440 GWh in 2022 (Nordland Data 330, Hydrokraft "
                       "79, Stokmarknes 29, Bluebite 1.34 GWh) at profile 0.95.",
                       "Aggregate of the existing North Norway mining sites; no expansion."),
-        ApplicantSpec("Terakraft Sauda", "NO2", "bitcoin_mining", TERAKRAFT_MW, TERAKRAFT_MW, 7,
+        ApplicantSpec("Terakraft Sauda", "NO2", "bitcoin_mining", TERAKRAFT_MW, TERAKRAFT_MW,
                       "§5c [aftenbladet]: up to 10 MW; taken as existing.",
                       "Existing mining data centre."),
         ApplicantSpec("Kryptovault Dale", "NO5", "bitcoin_mining", KRYPTOVAULT_MW,
-                      round(kryptovault_existing, 1), 8,
+                      round(kryptovault_existing, 1),
                       "§5c [bt_2018]: up to 120 MW requested. Existing MW DERIVED as the residual "
                       "that makes the existing mining fleet ~120 MW (Arcane 2022, §5c [arcane]) "
                       "after North Norway (440 GWh), Glomfjord (30 MW) and Terakraft (10 MW).",
                       "Mining site asking to grow to 120 MW. New PoW mining faces the temporary "
                       "ban announced 20 Jun 2025 (§5c)."),
         ApplicantSpec("Herøya industrial park", "NO2", "industry",
-                      HEROYA_PARK_MW - YARA_ELECTROLYSER_MW, HEROYA_PARK_EXISTING_MW, 9,
+                      HEROYA_PARK_MW - YARA_ELECTROLYSER_MW, HEROYA_PARK_EXISTING_MW,
                       "§5e [energi_og_klima]: ~1000 MW needed inside the park (2021), minus the "
                       "24 MW electrolyser entered separately. Existing 300 MW: ESTIMATE.",
                       "Industrial park (chemicals, batteries, hydrogen) asking for more power."),
         ApplicantSpec("Freyr Mo i Rana", "NO4", "industry",
-                      annual_mw(FREYR_GWH, PRESET_PROFILE["industry"]), FREYR_PPA_MW, 10,
+                      annual_mw(FREYR_GWH, PRESET_PROFILE["industry"]), FREYR_PPA_MW,
                       "§5e [nrk_2021, statkraft_freyr]: 1.2-1.3 TWh/yr stated (1.25 at profile "
                       "0.95); existing = the Statkraft PPA's 23 MW baseload.",
                       "Battery-cell factory."),
-        ApplicantSpec("Alcoa Mosjøen", "NO4", "industry", smelter_mw(214), smelter_mw(200), 11,
+        ApplicantSpec("Alcoa Mosjøen", "NO4", "industry", smelter_mw(214), smelter_mw(200),
                       "§5e [alcoa_steelmint]: 200 kt/yr nameplate -> 214 kt by end-2026, x 13.5 "
                       "MWh/t (§5e ESTIMATE) at profile 0.95.",
                       "Aluminium smelter (Alcoa); existing, asks for the 214 kt expansion."),
-        ApplicantSpec("Morrow Arendal", "NO2", "industry", MORROW_MW, 0.0, 12,
+        ApplicantSpec("Morrow Arendal", "NO2", "industry", MORROW_MW, 0.0,
                       "§5e [tu_2022]: 320 MW at full production, just under 3 TWh/yr.",
                       "Battery-cell factory (new connection)."),
         ApplicantSpec("Glomfjord miner", "NO4", "bitcoin_mining", GLOMFJORD_MW[1],
-                      GLOMFJORD_MW[0], 13, "§5c [kulingen]: 30 MW today, wants 60 MW.",
+                      GLOMFJORD_MW[0], "§5c [kulingen]: 30 MW today, wants 60 MW.",
                       "Mining data centre asking to double."),
-        ApplicantSpec("Oslo inference campus", "NO1", "ai_inference", 300.0, 60.0, 14,
+        ApplicantSpec("Oslo inference campus", "NO1", "ai_inference", *OSLO_DC_MW,
                       "ESTIMATE size within the >7000 MW DC queue (§5a [altinget]); existing 60 "
                       "MW: ESTIMATE share of the 2.1 TWh DC use in 2024 (§5a). Diurnal profile "
                       "from the §7b household profile, mean 0.7 (class preset).",
                       "AI inference / cloud data centre near Oslo; Elvia's area has no capacity "
                       "for new consumption before 2030-35 (§5f).", "inference_oslo"),
-        ApplicantSpec("Stavanger inference campus", "NO2", "ai_inference", 150.0, 40.0, 15,
+        ApplicantSpec("Stavanger inference campus", "NO2", "ai_inference", 150.0, 40.0,
                       "ESTIMATE size within the >7000 MW DC queue (§5a [altinget]); existing 40 "
                       "MW: ESTIMATE. Diurnal profile as Oslo.",
                       "AI inference / cloud data centre near Stavanger.", "inference_stavanger"),
-        ApplicantSpec("Midt-Norge connection queue", "NO3", "industry", NO3_QUEUE_MW, 0.0, 16,
+        ApplicantSpec("Midt-Norge reserved projects", "NO3", "industry", NO3_RESERVED_MW, 0.0,
+                      "§5f [statnett_2023]: NO3 +640 MW new reservation on top of >800 MW "
+                      "(2023); 1440 MW, none connected yet (ESTIMATE).",
+                      "Aggregate of the projects Statnett has reserved capacity for in NO3."),
+        ApplicantSpec("Midt-Norge connection queue", "NO3", "industry", NO3_QUEUE_MW, 0.0,
                       "§5f [statnett_2023]: 27 projects / 1400 MW still in the NO3 queue.",
                       "Aggregate of the queued NO3 projects, treated as industry."),
         ApplicantSpec("Yara Herøya electrolyser", "NO2", "hydrogen", YARA_ELECTROLYSER_MW, 0.0,
-                      17, "§8 item 8: a Yara 24 MW electrolyser figure, NOT confirmed by any "
+                      "§8 item 8: a Yara 24 MW electrolyser figure, NOT confirmed by any "
                       "source; used as an ESTIMATE.", "Green-ammonia electrolyser."),
-        ApplicantSpec("Nordland hydrogen hub", "NO4", "hydrogen", 100.0, 0.0, 18,
+        ApplicantSpec("Nordland hydrogen hub", "NO4", "hydrogen", 100.0, 0.0,
                       "ESTIMATE: generic electrolyser; no Norwegian size found (§8 item 8). Sited "
                       "in NO4 where prices are low (§4a).",
                       "Generic hydrogen project (hypothetical)."),
         ApplicantSpec("Stargate Norway (Kvandal, Narvik)", "NO4", "ai_training", STARGATE_MW[0],
-                      STARGATE_MW[2], 19,
+                      STARGATE_MW[2],
                       "§5b [aker_nscale_2025]: 230 MW planned; first phase 20 MW by end-2026 "
                       "(taken as existing in 2030).",
                       "AI training campus (Aker, Nscale, OpenAI), phase 1."),
-        ApplicantSpec("Aker Nscale Korgen", "NO4", "ai_training", KORGEN_MW, 0.0, 20,
+        ApplicantSpec("Aker Nscale Korgen", "NO4", "ai_training", KORGEN_MW, 0.0,
                       "§5b [b2bdaily, digi_2025]: 250 MW DC pending Statnett allocation.",
                       "AI data centre campus."),
-        ApplicantSpec("Stargate Norway expansion", "NO4", "ai_training", STARGATE_MW[1], 0.0, 21,
+        ApplicantSpec("Stargate Norway expansion", "NO4", "ai_training", STARGATE_MW[1], 0.0,
                       "§5b [aker_nscale_2025]: ambition +290 MW (to 520 MW in total).",
                       "Second phase of Stargate Norway, a separate request after phase 1."),
-        ApplicantSpec("Østlandet data-centre queue", "NO1", "ai_inference", 500.0, 0.0, 22,
-                      "ESTIMATE: a slice of the >7000 MW / 96-DC national queue (§5a [altinget]); "
-                      "DCs are >40 % of waiting projects (§5a [kma_2025]). Diurnal profile.",
+        ApplicantSpec("Aker Nscale further Nordland sites", "NO4", "ai_training",
+                      AKER_NSCALE_FURTHER_MW, 0.0,
+                      "§5b [digi_2025]: Aker Nscale's sites could allow up to 12 TWh/yr; at the "
+                      "training profile 0.9 that is ~1520 MW, minus Stargate (520) and Korgen "
+                      "(250).", "Further AI campuses in NO4 (sites not named)."),
+        ApplicantSpec("Østlandet data-centre queue", "NO1", "ai_inference", OSTLANDET_DC_MW, 0.0,
+                      "ESTIMATE: NO1's 26.1 % load share (§1c) of the >7000 MW / 96-DC national "
+                      "queue (§5a [altinget]) = 1827 MW, minus the Oslo campus's 240 MW new. DCs "
+                      "are >40 % of waiting projects (§5a [kma_2025]). Diurnal profile.",
                       "Aggregate of queued data centres around Oslo (hypothetical split).",
                       "inference_ostlandet"),
     ]
+    return [replace(spec, queue_position=i + 1) for i, spec in enumerate(specs)]
 
 
 SOURCES = {
@@ -1131,7 +1155,7 @@ def market_entries() -> list[dict[str, Any]]:
 DESCRIPTION = (
     "Realistic Norway instance for 2030: five bidding zones NO1-NO5 with hydro reservoirs, "
     "run-of-river, wind, solar and gas; internal NTCs and interconnectors to eight foreign markets "
-    "with hourly prices; general consumption as protected demand; and a connection queue of 22 "
+    "with hourly prices; general consumption as protected demand; and a connection queue of 24 "
     "applicants (aluminium, batteries, hydrogen, AI training and inference, bitcoin mining). "
     "Requests far exceed the spare energy: NO1 is in deficit, NO4 has surplus behind weak export "
     "lines. Generated by instances/make_norway.py (seeded); every figure cites a section of "
@@ -1257,6 +1281,10 @@ def calibration_table(instance_dir: str | Path) -> list[dict[str, Any]]:
         _row("wind mean availability Jan-Feb", "Norway", wind_winter,
              round(float(np.mean(WIND_CF_WINTER)), 3), "±0.03", "§7e"),
         _row("storage TWh", "Norway", sum(RESERVOIR_TWH.values()), 87.44, "±0.1 %", "§1a"),
+        _row("applicants", "Norway", len(applicants()), None, "-", "brief: 20-30"),
+        _row("new requested MW (requested - existing)", "Norway",
+             sum(a.requested_mw - a.existing_mw for a in applicants()), RESERVED_NEW_MW, "-",
+             "§5f: 7600 MW reserved for new customers (2023)"),
     ]
     inflow_total = sum(supply[f"inflow_{z}"].to_numpy() + supply[f"ror_{z}"].to_numpy()
                        * HYDRO_MW_2025[z] * (1 - RESERVOIR_MW_SHARE) for z in ZONES)
