@@ -120,18 +120,18 @@ class Applicant(Strict_):
     )
     queue_position: int | None = Field(None, ge=1, description="Place in the connection queue.")
     profile: Series | None = Field(None, description="Share of the connection used each hour.")
-    weight_nok_per_mwh: float | None = Field(None, description="Value of each MWh served.")
+    weight_nok_per_mwh: float | None = Field(None, description="Value of each MWh served (NOK/MWh).")
     firm_share: Share | None = Field(
         None, description="Share of granted MW that must be served every hour (1 = firm)."
     )
     max_curtailment_share: Share | None = Field(
         None, description="Largest share of demand energy that may be curtailed over the horizon."
     )
-    ramp_mw_per_h: NonNegative | None = Field(None, description="Largest change of load per hour.")
+    ramp_mw_per_h: NonNegative | None = Field(None, description="Largest change of load (MW/h).")
     window: Window | None = Field(None, description="Energy windows: demand may shift inside.")
     own_supply: OwnSupply | None = Field(None, description="Own plant behind the meter.")
     value_of_lost_load_nok_per_mwh: NonNegative | None = Field(
-        None, description="Penalty on each MWh of the existing connection left unserved."
+        None, description="Penalty on each MWh of the existing connection left unserved (NOK/MWh)."
     )
     description: str = ""
     source: Source = ""
@@ -146,7 +146,7 @@ class ProtectedDemand(Strict_):
     zone: str
     load_class: str = Field("households", alias="class")
     demand_mw: Series = Field(description="Hourly demand (MW).")
-    weight_nok_per_mwh: float | None = Field(None, description="Value of each MWh served.")
+    weight_nok_per_mwh: float | None = Field(None, description="Value of each MWh served (NOK/MWh).")
     value_of_lost_load_nok_per_mwh: NonNegative | None = Field(
         None, description="Penalty on each MWh unserved (NOK/MWh)."
     )

@@ -67,11 +67,18 @@ class SeriesReader:
         if bad.size:
             row = int(bad[0])
             self.problems.append(Problem(
-                str(path), row + 2, None, ref.column,
+                str(path), self._line_of(path, row), None, ref.column,
                 f"'{raw.iloc[row]}' is not a finite number ({bad.size} such rows); "
                 f"series '{ref.column}' used by {field_path(loc)}"))
             return zeros
         return self._in_range(values * ref.scale, loc, lo, hi, (path, ref.column))
+
+    @staticmethod
+    def _line_of(path: Path, row: int) -> int:
+        """1-based line of data row ``row`` in a CSV file (pandas skips blank lines)."""
+        with path.open(encoding="utf-8") as f:
+            lines = [n for n, text in enumerate(f, start=1) if text.strip()]
+        return lines[row + 1] if row + 1 < len(lines) else row + 2
 
     def _table(self, path: Path, loc: Sequence[str | int]) -> pd.DataFrame | None:
         if path not in self._tables:
@@ -107,7 +114,7 @@ class SeriesReader:
             msg = (f"must be {side} {bound} (got {arr[row]:g} in hour {row}, "
                    f"{int(bad.sum())} hours out of range)")
             if csv:
-                self.problems.append(Problem(str(csv[0]), row + 2, None, csv[1],
+                self.problems.append(Problem(str(csv[0]), self._line_of(csv[0], row), None, csv[1],
                                              f"{msg}; used by {field_path(loc)}"))
             else:
                 self._fail(loc, msg)

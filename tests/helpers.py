@@ -1,0 +1,65 @@
+"""Shared helpers of the test suite: paths, running the ``planner`` command, writing instances."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+INSTANCES = TESTS / "instances"
+HAND = INSTANCES / "hand.yaml"
+TINY = INSTANCES / "tiny.yaml"
+FEATURES = INSTANCES / "features.yaml"
+TEACHING = sorted((REPO / "instances" / "teaching").glob("*.yaml"))
+"""Teaching instances, if the repository has them when the suite runs."""
+
+RESULT_FILES = ("allocation.csv", "dispatch.csv", "flows.csv", "prices.csv", "storage.csv",
+                "summary.json")
+
+
+def planner_command() -> list[str]:
+    """The installed ``planner`` console script of this interpreter (no pyenv shim), or
+    ``python -m planner`` where it is missing."""
+    script = Path(sys.executable).with_name("planner")
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("planner")
+    return [found] if found else [sys.executable, "-m", "planner"]
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``planner ARGS`` as a user would, capturing stdout and stderr as text."""
+    return subprocess.run([*planner_command(), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, check=False)
+
+
+def run_cli_many(calls: dict[str, tuple], workers: int = 2) -> dict[str, subprocess.CompletedProcess]:
+    """Several ``planner`` runs side by side (each pays ~2 s of imports); results by key."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {key: pool.submit(run_cli, *args) for key, args in calls.items()}
+        return {key: f.result() for key, f in futures.items()}
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """An instance file as plain data (YAML 1.2, like the planner: 'NO' stays a string)."""
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
+def write_instance(spec: dict[str, Any], path: Path) -> Path:
+    """Write an instance as JSON (which is YAML) and return its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(spec, indent=1, default=str), encoding="utf-8")
+    return path
+
+
+def assert_no_traceback(text: str) -> None:
+    assert "Traceback" not in text, f"a Python traceback reached the user:\n{text}"
