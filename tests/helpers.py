@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 INSTANCES = TESTS / "instances"
-HAND = INSTANCES / "hand.yaml"
+HAND = REPO / "instances" / "teaching" / "hand.yaml"
 TINY = INSTANCES / "tiny.yaml"
 FEATURES = INSTANCES / "features.yaml"
 TEACHING = sorted((REPO / "instances" / "teaching").glob("*.yaml"))

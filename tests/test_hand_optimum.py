@@ -1,4 +1,4 @@
-"""The optimum of tests/instances/hand.yaml, worked out by hand.
+"""The optimum of instances/teaching/hand.yaml, worked out by hand.
 
 Data (hours t = 0, 1; MW; NOK/MWh)::
 

@@ -7,7 +7,7 @@ YAML files and solved like any instance.
 - scaling every value term (weights, values of lost load, costs, prices) by c > 0 scales the
   optimum by c (the feasible set does not change);
 - more capacity of one plant never lowers the optimum (the feasible set grows), nor does
-  loosening any one term of an applicant, a line or an interconnector;
+  loosening terms of an applicant, a line or an interconnector;
 - the invariants of tests/invariants.py hold.
 """
 
@@ -178,44 +178,69 @@ RELAXATIONS = ("firm_share", "max_curtailment_share", "window_min_share", "ramp"
 
 
 def relax(spec: dict[str, Any], draw) -> dict[str, Any]:
-    """The instance with one term loosened (every feasible point stays feasible). Shares go
-    to 0 or 1 often: those are where an applicant changes class (firm, free, flexible)."""
+    """The instance with one to four terms loosened (every feasible point stays feasible).
+    Shares often go all the way to 0 or 1, and several terms of one applicant move together:
+    that is where an applicant changes class (firm, flexible, free) in planner/model/index.py."""
     out = copy.deepcopy(spec)
-    kind = draw(st.sampled_from(RELAXATIONS), label="relaxation")
-    to_edge = draw(st.booleans(), label="to the edge")
-    u = draw(st.floats(0, 1), label="how far")
+    kinds = draw(st.lists(st.sampled_from(RELAXATIONS), min_size=1, max_size=4, unique=True),
+                 label="relaxations")
     a = out["applicants"][draw(st.integers(0, len(out["applicants"]) - 1), label="applicant")]
-    if kind == "firm_share":
-        a["firm_share"] = 0.0 if to_edge else round(a["firm_share"] * u, 3)
-    elif kind == "max_curtailment_share":
-        a["max_curtailment_share"] = 1.0 if to_edge else round(
-            a["max_curtailment_share"] + (1 - a["max_curtailment_share"]) * u, 3)
-    elif kind == "window_min_share" and "window" in a:
-        a["window"]["min_share"] = 0.0 if to_edge else round(a["window"]["min_share"] * u, 3)
-    elif kind == "ramp" and "ramp_mw_per_h" in a:
-        if to_edge:
-            del a["ramp_mw_per_h"]
-        else:
-            a["ramp_mw_per_h"] += round(10 * u, 1)
-    elif kind == "requested_mw":
-        a["requested_mw"] += round(20 * u, 1)
-    elif kind == "own_capacity" and "own_supply" in a:
-        a["own_supply"]["capacity_mw"] += round(10 * u, 1)
-    elif kind == "line" and out.get("lines"):
-        out["lines"][0]["capacity_mw"] += round(50 * u, 1)
-    elif kind == "interconnector" and out.get("interconnectors"):
-        out["interconnectors"][0]["import_mw"] += round(50 * u, 1)
-        out["interconnectors"][0]["export_mw"] += round(50 * u, 1)
+    for kind in kinds:
+        to_edge = draw(st.booleans(), label="to the edge")
+        u = draw(st.floats(0, 1), label="how far")
+        if kind == "firm_share":
+            a["firm_share"] = 0.0 if to_edge else round(a["firm_share"] * u, 3)
+        elif kind == "max_curtailment_share":
+            a["max_curtailment_share"] = 1.0 if to_edge else round(
+                a["max_curtailment_share"] + (1 - a["max_curtailment_share"]) * u, 3)
+        elif kind == "window_min_share" and "window" in a:
+            a["window"]["min_share"] = 0.0 if to_edge else round(a["window"]["min_share"] * u, 3)
+        elif kind == "ramp" and "ramp_mw_per_h" in a:
+            if to_edge:
+                del a["ramp_mw_per_h"]
+            else:
+                a["ramp_mw_per_h"] += round(10 * u, 1)
+        elif kind == "requested_mw":
+            a["requested_mw"] += round(20 * u, 1)
+        elif kind == "own_capacity" and "own_supply" in a:
+            a["own_supply"]["capacity_mw"] += round(10 * u, 1)
+        elif kind == "line" and out.get("lines"):
+            out["lines"][0]["capacity_mw"] += round(50 * u, 1)
+        elif kind == "interconnector" and out.get("interconnectors"):
+            out["interconnectors"][0]["import_mw"] += round(50 * u, 1)
+            out["interconnectors"][0]["export_mw"] += round(50 * u, 1)
     return out
 
 
 @SETTINGS
 @given(spec=instances(), data=st.data())
 def test_relaxing_a_term_never_lowers_objective(spec, data):
-    """Lower firm shares, window minimums; larger curtailment budgets, ramps, requests, own
+    """Lower firm shares and window minimums; larger curtailment budgets, ramps, requests, own
     plants, line and interconnector limits: the optimum cannot fall."""
     base = solve(spec)
     after = solve(relax(spec, data.draw))
+    tol = 1e-7 * (scale_of(base) + scale_of(after))
+    assert after.summary["objective_nok"] >= base.summary["objective_nok"] - tol
+
+
+@SETTINGS
+@given(spec=instances(), data=st.data())
+def test_window_minimum_only_adds_a_requirement(spec, data):
+    """An interruptible applicant (firm share 0, no curtailment cap) with an energy window:
+    dropping the window's minimum share to 0 only removes rows, so the optimum cannot fall.
+    At min_share 0 the applicant sits on the boundary of the 'free' class."""
+    k = data.draw(st.integers(0, len(spec["applicants"]) - 1), label="applicant")
+    H = spec["time"]["hours"]
+    a = spec["applicants"][k]
+    a.update(firm_share=0.0, max_curtailment_share=1.0,
+             window={"hours": data.draw(st.integers(2, H), label="window hours"),
+                     "min_share": data.draw(st.floats(0.01, 1).map(lambda x: round(x, 2)),
+                                            label="min share")})
+    a.pop("ramp_mw_per_h", None)
+    base = solve(spec)
+    loose = copy.deepcopy(spec)
+    loose["applicants"][k]["window"]["min_share"] = 0.0
+    after = solve(loose)
     tol = 1e-7 * (scale_of(base) + scale_of(after))
     assert after.summary["objective_nok"] >= base.summary["objective_nok"] - tol
 
