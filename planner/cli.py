@@ -53,7 +53,7 @@ def solve(instance: Path, out: Path, write_mps: Path | None, time_limit: float |
         from planner.api import solve as solve_instance
         from planner.instance.load import load_instance
         from planner.report.console import summary_text
-        from planner.report.tables import write_tables
+        from planner.report.tables import write_csv_tables, write_json
         from planner.solve import SolverOptions
 
         t0 = time.perf_counter()
@@ -65,21 +65,15 @@ def solve(instance: Path, out: Path, write_mps: Path | None, time_limit: float |
         result = solve_instance(inst, options, mps_path=write_mps)
         t1 = time.perf_counter()
         result.summary["timings_s"] = {"load_s": load_s, **result.summary["timings_s"]}
-        write_tables(result, out)
+        write_csv_tables(result, out)
         result.summary["timings_s"]["write_s"] = time.perf_counter() - t1
         result.summary["timings_s"]["total_s"] = time.perf_counter() - t0
-        write_tables_summary_only(result, out)
+        write_json(result.summary, out / "summary.json")
         if not quiet:
             click.echo(summary_text(result))
             click.echo(f"results in {out}/")
 
     _run(action)
-
-
-def write_tables_summary_only(result, out: Path) -> None:
-    from planner.report.tables import write_json
-
-    write_json(result.summary, out / "summary.json")
 
 
 @cli.command()

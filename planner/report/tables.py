@@ -37,15 +37,19 @@ def write_json(data: dict, path: Path) -> None:
                                                           default=str) + "\n"))
 
 
-def write_tables(result: Result, out: Path) -> list[Path]:
-    """allocation.csv, dispatch.csv, flows.csv, prices.csv, storage.csv and summary.json."""
+def write_csv_tables(result: Result, out: Path) -> list[Path]:
+    """allocation.csv, dispatch.csv, flows.csv, prices.csv and storage.csv."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, df in result.tables().items():
         path = out / f"{name}.csv"
         write_csv(df, path)
         written.append(path)
-    path = out / "summary.json"
-    write_json(result.summary, path)
-    written.append(path)
     return written
+
+
+def write_tables(result: Result, out: Path) -> list[Path]:
+    """The CSV tables, then summary.json (written last, so it can hold the write time)."""
+    written = write_csv_tables(result, out)
+    write_json(result.summary, out / "summary.json")
+    return [*written, out / "summary.json"]
