@@ -13,7 +13,7 @@ from helpers import FEATURES, HAND, TEACHING, TINY
 
 import planner
 
-INSTANCES = [HAND, TINY, FEATURES, *TEACHING]
+INSTANCES = list(dict.fromkeys([HAND, TINY, FEATURES, *TEACHING]))  # hand.yaml is a teaching one
 
 CHECKS = {
     "table_shapes": lambda i, r, t: inv.check_table_shapes(i, t),
