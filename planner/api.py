@@ -5,18 +5,52 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import highspy
 import numpy as np
 
 from planner.instance.instance import Instance
 from planner.model import build_model
+from planner.model.index import ModelIndex
+from planner.model.lazy import storage_level_rows
 from planner.results import Result, build_result
-from planner.solve import SolverOptions, compile_lp, solve_staged, to_highs, write_mps
+from planner.solve import (
+    CompiledLP,
+    Solution,
+    SolverOptions,
+    add_rows,
+    compile_lp,
+    run_highs,
+    solve_staged,
+    to_highs,
+    write_mps,
+)
 
 
 def staged_columns(m, lp) -> np.ndarray:
     """Columns fixed in the first stage of a staged solve: every applicant's grant."""
     cols = lp.col_slices[m.granted_mw.name]
     return np.arange(cols.start, cols.stop)
+
+
+def add_violated_rows(h: highspy.Highs, lp: CompiledLP, ix: ModelIndex, sol: Solution) -> Solution:
+    """Row generation for the hourly reservoir levels (planner/model/lazy.py): add the
+    storage_level rows the solution violates and re-solve from the last basis, until none is
+    violated. Solve times and simplex iterations add up over the rounds; ``storage_level_rounds``
+    and ``storage_level_rows`` in the iteration counts tell how much was added."""
+    refined: set[tuple[int, int]] = set()
+    timings, iterations = dict(sol.timings), dict(sol.iterations)
+    rounds = 0
+    while (block := storage_level_rows(ix, lp.col_slices, sol.x, refined)) is not None:
+        add_rows(h, lp, "storage_level", block)
+        sol = run_highs(h, lp)
+        rounds += 1
+        timings["solve_s"] += sol.timings["solve_s"]
+        iterations = {k: iterations[k] + sol.iterations[k] for k in iterations}
+    rows = lp.row_slices.get("storage_level", slice(0, 0))
+    sol.timings = timings
+    sol.iterations = iterations | {"storage_level_rounds": rounds,
+                                   "storage_level_rows": rows.stop - rows.start}
+    return sol
 
 
 def solve(inst: Instance, options: SolverOptions | None = None,
@@ -33,11 +67,15 @@ def solve(inst: Instance, options: SolverOptions | None = None,
     lp = compile_lp(m)
     t2 = time.perf_counter()
     timings.update(build_s=t1 - t0, compile_s=t2 - t1)
-    if mps_path is not None:
-        write_mps(m, lp, Path(mps_path), options)
-        timings["mps_s"] = time.perf_counter() - t2
     h = to_highs(lp, options)
-    sol = solve_staged(h, lp, staged_columns(m, lp), options)
+    try:
+        sol = solve_staged(h, lp, staged_columns(m, lp), options)
+        sol = add_violated_rows(h, lp, ix, sol)
+    finally:
+        if mps_path is not None:  # the last LP handed to HiGHS, also when it failed
+            t = time.perf_counter()
+            write_mps(m, lp, Path(mps_path), options)
+            timings["mps_s"] = time.perf_counter() - t
     timings.update(sol.timings)
     t3 = time.perf_counter()
     result = build_result(m, ix, sol, timings)

@@ -10,6 +10,7 @@ import pyomo.environ as pyo
 
 from planner.instance.instance import Instance
 from planner.model.index import ModelIndex
+from planner.model.lazy import reservoir_columns, reservoir_levels
 from planner.solve import Solution
 
 TOL_MW = 1e-6
@@ -74,11 +75,12 @@ def extract(m: pyo.ConcreteModel, ix: ModelIndex, sol: Solution) -> Arrays:
         own[pos[a]] = own_m[k]
     for a in ix.firm:
         served[pos[a]] = ix.applicants[a].profile * granted[pos[a]] - unserved[pos[a]]
+    generation, spill = reservoir_columns(ix, sol.lp.col_slices, sol.x)
     return Arrays(
         granted_mw=granted, served_mw=served, unserved_mw=unserved, own_supply_mw=own,
         generation_mw=_matrix(sol, m.generation_mw, len(inst.supply), H),
-        storage_mwh=_matrix(sol, m.storage_mwh, len(ix.reservoirs), H),
-        spill_mwh=_matrix(sol, m.spill_mwh, len(ix.reservoirs), H),
+        storage_mwh=reservoir_levels(ix, generation, spill),
+        spill_mwh=spill,
         flow_mw=_matrix(sol, m.flow_mw, len(ix.arcs), H),
         net_export_mw=_matrix(sol, m.net_export_mw, len(inst.interconnectors), H),
         # HiGHS reports duals of the maximisation; the price is minus that (NOK/MWh).

@@ -27,6 +27,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpressio
 from scipy import sparse
 
 from planner.errors import InfeasibleError, SolverError, SolverLimitError, UnboundedError
+from planner.model.lazy import RowBlock
 
 INF = highspy.kHighsInf
 
@@ -71,6 +72,8 @@ class CompiledLP:
     offset: float
     col_slices: dict[str, slice]
     row_slices: dict[str, slice]
+    added_row_names: list[str] = field(default_factory=list)
+    """Names of the rows added after compiling (``add_rows``), in LP order after the model's."""
 
 
 def _terms(expr, col_of: dict[int, int]) -> tuple[list[int], list[float], float]:
@@ -146,7 +149,7 @@ def names(m: pyo.ConcreteModel, lp: CompiledLP) -> tuple[list[str], list[str]]:
             for v in var.values()]
     rows = [_NAME_CHARS.sub("_", c.name) for con in m.component_objects(pyo.Constraint, active=True)
             for c in con.values()]
-    return cols, rows
+    return cols, rows + [_NAME_CHARS.sub("_", name) for name in lp.added_row_names]
 
 
 @dataclass
@@ -199,6 +202,23 @@ def to_highs(lp: CompiledLP, options: SolverOptions) -> highspy.Highs:
     model.a_matrix_.value_ = lp.matrix.data
     h.passModel(model)
     return h
+
+
+def add_rows(h: highspy.Highs, lp: CompiledLP, family: str, block: RowBlock) -> None:
+    """Append rows of one family to the HiGHS instance (keeping its basis for a warm start)
+    and to the compiled LP, so that MPS export, names and duals include them."""
+    start = len(lp.row_lower)
+    csr = block.matrix.tocsr()
+    h.addRows(len(block.names), block.lower, block.upper, csr.nnz, csr.indptr.astype(np.int32),
+              csr.indices.astype(np.int32), csr.data)
+    lp.matrix = sparse.vstack([lp.matrix, csr]).tocsc()
+    lp.row_lower = np.concatenate([lp.row_lower, block.lower])
+    lp.row_upper = np.concatenate([lp.row_upper, block.upper])
+    lp.added_row_names.extend(block.names)
+    previous = lp.row_slices.get(family, slice(start, start))
+    if previous.stop != start:
+        raise ValueError(f"rows of {family} would not be contiguous")
+    lp.row_slices[family] = slice(previous.start, len(lp.row_lower))
 
 
 def write_mps(m: pyo.ConcreteModel, lp: CompiledLP, path: Path, options: SolverOptions) -> None:

@@ -336,3 +336,57 @@ def test_trade_terms_follow_the_flow_direction(tmp_path):
     assert terms["export_revenue_nok"] == pytest.approx(0, abs=1e-9)
     assert terms["import_cost_nok"] == pytest.approx(-500, rel=1e-9)
     inv.check_objective(inst, result, tables)
+
+
+@st.composite
+def instances_with_small_reservoirs(draw) -> dict[str, Any]:
+    """Random instances with a reservoir whose level must hit its bounds inside a day."""
+    spec = draw(instances())
+    H = spec["time"]["hours"]
+    spec["supply"].append({
+        "name": "pond", "zone": spec["zones"][0]["name"], "kind": "hydro_reservoir",
+        "capacity_mw": draw(st.floats(20, 80).map(round)), "marginal_cost_nok_per_mwh": 0.0,
+        "storage_mwh": draw(st.floats(5, 60).map(round)), "inflow_mwh": series(draw, H, 0, 60),
+        "initial_storage_share": 0.5, "final_storage_share": draw(st.sampled_from([0.0, 0.5]))})
+    return spec
+
+
+def solve_hourly_chain(spec: dict[str, Any]) -> planner.Result:
+    """Solved with a reservoir level variable in every hour (blocks of one hour)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("planner.model.index.STORAGE_BLOCK_HOURS", 1)
+        return solve(spec)
+
+
+@SETTINGS
+@given(spec=instances_with_small_reservoirs())
+def test_daily_storage_blocks_with_row_generation_equal_hourly_chain(spec):
+    """planner/model/lazy.py: reservoir levels per 24-h block, plus the hourly storage_level
+    rows the solution violates, give the optimum of the model with a level in every hour, and
+    levels within bounds in every hour."""
+    with tempfile.TemporaryDirectory() as tmp:
+        inst = planner.load_instance(write_instance(spec, Path(tmp) / "i.yaml"))
+        blocks, tables = inv.solve_and_write(inst, Path(tmp) / "out")
+        inv.check_all(inst, blocks, tables)
+    hourly = solve_hourly_chain(spec)
+    assert blocks.summary["objective_nok"] == pytest.approx(
+        hourly.summary["objective_nok"], rel=1e-7, abs=1e-7 * scale_of(hourly))
+
+
+def test_row_generation_adds_the_violated_levels():
+    """A 10 MWh pond with 30 MWh/h inflow, a 5 MW turbine and nothing to serve: the daily block
+    lets the level overflow before spilling at the end of the day; the storage_level rows force
+    the spill into the hours where the pond is full."""
+    spec = {"name": "pond", "time": {"start": "2030-01-01T00:00", "hours": 6},
+            "zones": [{"name": "A"}],
+            "supply": [{"name": "pond", "zone": "A", "kind": "hydro_reservoir", "capacity_mw": 5,
+                        "storage_mwh": 10, "inflow_mwh": 30, "initial_storage_share": 0.5,
+                        "final_storage_share": 0.5}],
+            "applicants": [{"name": "mill", "zone": "A", "class": "industry", "requested_mw": 5,
+                            "existing_mw": 5, "weight_nok_per_mwh": 100}]}
+    result = solve(spec)
+    assert result.summary["solver"]["iterations"]["storage_level_rounds"] >= 1
+    level = result.storage["storage_mwh"].to_numpy()
+    assert level.max() <= 10 + 1e-6 and level.min() >= -1e-6
+    assert result.summary["objective_nok"] == pytest.approx(
+        solve_hourly_chain(spec).summary["objective_nok"])

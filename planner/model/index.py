@@ -34,6 +34,11 @@ def has_obligation(a: Applicant) -> bool:
                                   or a.window_min_share > 0)
 
 
+STORAGE_BLOCK_HOURS = 24
+"""Reservoir levels are variables at the end of each block of this many hours (see
+``define_reservoirs``); the hours inside a block are checked after the solve."""
+
+
 def windows(hours: int, length: int) -> list[range]:
     """Consecutive windows of ``length`` hours tiling the horizon (the last may be shorter)."""
     return [range(s, min(s + length, hours)) for s in range(0, hours, length)]
@@ -53,6 +58,8 @@ class ModelIndex:
     unserved: set[str] = field(init=False)
     with_own_supply: list[str] = field(init=False)
     reservoirs: list[str] = field(init=False)
+    storage_blocks: list[range] = field(init=False)
+    """Consecutive blocks of STORAGE_BLOCK_HOURS hours; reservoir levels are tracked per block."""
     arcs: list[tuple[str, str, str, float, float]] = field(init=False)
     """Directed arcs: (arc name, from zone, to zone, capacity MW, loss factor)."""
 
@@ -68,6 +75,7 @@ class ModelIndex:
         self.unserved = set(self.with_unserved)
         self.with_own_supply = [a.name for a in inst.applicants if a.own_capacity_mw > 0]
         self.reservoirs = [s.name for s in inst.supply if s.reservoir]
+        self.storage_blocks = windows(inst.hours, STORAGE_BLOCK_HOURS)
         self.arcs = []
         for line in inst.lines:
             self.arcs.append((f"{line.name}:{line.from_zone}>{line.to_zone}", line.from_zone,

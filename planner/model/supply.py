@@ -19,31 +19,40 @@ def define_generation(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
 
 
 def define_reservoirs(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
-    """storage_mwh[r,t] ∈ [0, storage size], ≥ final level at the last hour; spill_mwh[r,t] ≥ 0;
+    """Reservoir levels at the end of each block b of 24 hours (``ix.storage_blocks``):
 
-    storage_balance[r,t]: storage[r,t] = storage[r,t−1] + inflow[r,t] − generation[r,t] − spill[r,t]
-    with storage[r,−1] = the initial level (all MWh; one hour per period)."""
+    storage_mwh[r,b] ∈ [0, storage size], ≥ the final level for the last block; spill_mwh[r,t] ≥ 0;
+
+    storage_balance[r,b]: storage[r,b] = storage[r,b−1] + Σ_{t∈b} (inflow[r,t] − generation[r,t]
+    − spill[r,t]), with storage[r,−1] = the initial level (all MWh; one hour per period).
+
+    The hourly level inside a block follows from the same sums; its bounds are the rows
+    ``storage_level[r,t]`` (see ``storage_level_rows``), added only where the solution violates
+    them. Chaining 8760 hourly levels makes the simplex slow (a level in the basis couples every
+    later hour); a chain of 365 daily levels does not."""
     plants = {s.name: s for s in ix.inst.supply if s.reservoir}
-    last = ix.hours[-1]
+    blocks = range(len(ix.storage_blocks))
+    last = blocks[-1]
 
-    def storage_bounds(m, r, t):
+    def storage_bounds(m, r, b):
         s = plants[r]
-        return (s.final_storage_mwh if t == last else 0.0), s.storage_mwh
+        return (s.final_storage_mwh if b == last else 0.0), s.storage_mwh
 
-    m.storage_mwh = pyo.Var(ix.reservoirs, ix.hours, bounds=storage_bounds)
+    m.storage_mwh = pyo.Var(ix.reservoirs, blocks, bounds=storage_bounds)
     m.spill_mwh = pyo.Var(ix.reservoirs, ix.hours, bounds=(0.0, None))
 
-    def balance(m, r, t):
-        s = plants[r]
-        coefs = [1.0, 1.0, 1.0]
-        storage = ix.hourly(m.storage_mwh)[r]
-        variables = [storage[t], ix.hourly(m.generation_mw)[r][t], ix.hourly(m.spill_mwh)[r][t]]
-        rhs = float(s.inflow_mwh[t])
-        if t == 0:
+    def balance(m, r, b):
+        s, hours = plants[r], ix.storage_blocks[b]
+        generation = ix.hourly(m.generation_mw)[r][hours.start:hours.stop]
+        spill = ix.hourly(m.spill_mwh)[r][hours.start:hours.stop]
+        coefs = [1.0] * (1 + 2 * len(hours))
+        variables = [m.storage_mwh[r, b], *generation, *spill]
+        rhs = float(s.inflow_mwh[hours.start:hours.stop].sum())
+        if b == 0:
             rhs += s.initial_storage_mwh
         else:
             coefs.append(-1.0)
-            variables.append(storage[t - 1])
+            variables.append(m.storage_mwh[r, b - 1])
         return (rhs, linear(coefs, variables), rhs)
 
-    m.storage_balance = pyo.Constraint(ix.reservoirs, ix.hours, rule=balance)
+    m.storage_balance = pyo.Constraint(ix.reservoirs, blocks, rule=balance)
