@@ -40,13 +40,41 @@ def reservoir_levels(ix: ModelIndex, generation_mwh: np.ndarray, spill_mwh: np.n
     return initial[:, None] + np.cumsum(inflow - generation_mwh - spill_mwh, axis=1)
 
 
+def _reservoir_positions(ix: ModelIndex) -> list[int]:
+    """Positions of the reservoirs among the instance's supplies (rows of generation_mw)."""
+    return [k for k, s in enumerate(ix.inst.supply) if s.reservoir]
+
+
 def reservoir_columns(ix: ModelIndex, col_slices: dict[str, slice], x: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Reservoir generation and spill (reservoir × hour, MWh) read from a solution vector."""
     H = len(ix.hours)
-    rows = [k for k, s in enumerate(ix.inst.supply) if s.reservoir]
-    generation = x[col_slices["generation_mw"]].reshape(-1, H)[rows]
+    generation = x[col_slices["generation_mw"]].reshape(-1, H)[_reservoir_positions(ix)]
     return generation, x[col_slices["spill_mwh"]].reshape(-1, H)
+
+
+def _block_rows(ix: ModelIndex, col_slices: dict[str, slice], k: int, b: int,
+                rows: tuple[list[str], list[float], list[float]],
+                entries: list[tuple[int, int, float]]) -> None:
+    """Append to (names, lower, upper) and entries (row, column, coefficient) the storage_level
+    rows of reservoir k for the hours of block b but its last (that level is storage_mwh[r,b])."""
+    names, lower, upper = rows
+    s = [p for p in ix.inst.supply if p.reservoir][k]
+    H, hours = len(ix.hours), ix.storage_blocks[b]
+    generation = col_slices["generation_mw"].start + _reservoir_positions(ix)[k] * H
+    spill = col_slices["spill_mwh"].start + k * H
+    previous = col_slices["storage_mwh"].start + k * len(ix.storage_blocks) + b - 1
+    inflow = np.cumsum(s.inflow_mwh[hours.start:hours.stop])
+    for i, t in enumerate(hours[:-1]):
+        row = len(names)
+        names.append(f"storage_level[{s.name},{t}]")
+        lower.append(-float(inflow[i]) - (s.initial_storage_mwh if b == 0 else 0.0))
+        upper.append(lower[-1] + s.storage_mwh)
+        if b > 0:
+            entries.append((row, previous, 1.0))
+        for tau in hours[:i + 1]:
+            entries.append((row, generation + tau, -1.0))
+            entries.append((row, spill + tau, -1.0))
 
 
 def storage_level_rows(ix: ModelIndex, col_slices: dict[str, slice], x: np.ndarray,
@@ -58,37 +86,20 @@ def storage_level_rows(ix: ModelIndex, col_slices: dict[str, slice], x: np.ndarr
     (storage[r,−1] = the initial level). The whole block gets its rows, so the next solve
     cannot move the violation to a neighbouring hour. ``refined`` holds the (reservoir, block)
     pairs added so far and is updated; None when no level is out of bounds."""
-    res = [s for s in ix.inst.supply if s.reservoir]
-    if not res:
+    size = np.array([s.storage_mwh for s in ix.inst.supply if s.reservoir])
+    if not size.size:
         return None
-    generation, spill = reservoir_columns(ix, col_slices, x)
-    level = reservoir_levels(ix, generation, spill)
-    size = np.array([s.storage_mwh for s in res])
+    level = reservoir_levels(ix, *reservoir_columns(ix, col_slices, x))
     tol = (LEVEL_TOL * size + 1e-6)[:, None]
     out = (level > size[:, None] + tol) | (level < -tol)
-    H, B = len(ix.hours), ix.storage_blocks
-    gen_start = col_slices["generation_mw"].start
-    gen_rows = [k for k, s in enumerate(ix.inst.supply) if s.reservoir]
-    names: list[str] = []
-    lower: list[float] = []
-    upper: list[float] = []
+    rows: tuple[list[str], list[float], list[float]] = ([], [], [])
     entries: list[tuple[int, int, float]] = []
-    for k, s in enumerate(res):
-        for b, hours in enumerate(B):
-            if (k, b) in refined or not out[k, hours.start:hours.stop].any():
-                continue
-            refined.add((k, b))
-            inflow = np.cumsum(s.inflow_mwh[hours.start:hours.stop])
-            for i, t in enumerate(hours[:-1]):  # the block's last hour is storage_mwh[r,b]
-                row = len(names)
-                names.append(f"storage_level[{s.name},{t}]")
-                lower.append(-float(inflow[i]) - (s.initial_storage_mwh if b == 0 else 0.0))
-                upper.append(lower[-1] + s.storage_mwh)
-                if b > 0:
-                    entries.append((row, col_slices["storage_mwh"].start + k * len(B) + b - 1, 1.0))
-                for tau in hours[:i + 1]:
-                    entries.append((row, gen_start + gen_rows[k] * H + tau, -1.0))
-                    entries.append((row, col_slices["spill_mwh"].start + k * H + tau, -1.0))
+    for k in range(len(size)):
+        for b, hours in enumerate(ix.storage_blocks):
+            if (k, b) not in refined and out[k, hours.start:hours.stop].any():
+                refined.add((k, b))
+                _block_rows(ix, col_slices, k, b, rows, entries)
+    names, lower, upper = rows
     if not names:
         return None
     r, c, v = zip(*entries, strict=True)
