@@ -9,6 +9,7 @@ import numpy as np
 
 from planner.instance.instance import Instance
 from planner.model import build_model
+from planner.report.run_record import record_run
 from planner.results import Result, build_result
 from planner.solve import SolverOptions, compile_lp, solve_staged, to_highs, write_mps
 
@@ -42,4 +43,5 @@ def solve(inst: Instance, options: SolverOptions | None = None,
     t3 = time.perf_counter()
     result = build_result(m, ix, sol, timings)
     timings["results_s"] = time.perf_counter() - t3
+    record_run(result.summary, options)
     return result

@@ -65,7 +65,7 @@ def solve(instance: Path, out: Path, write_mps: Path | None, time_limit: float |
         result = solve_instance(inst, options, mps_path=write_mps)
         t1 = time.perf_counter()
         result.summary["timings_s"] = {"load_s": load_s, **result.summary["timings_s"]}
-        write_csv_tables(result, out)
+        write_csv_tables(result.tables(), out)
         result.summary["timings_s"]["write_s"] = time.perf_counter() - t1
         result.summary["timings_s"]["total_s"] = time.perf_counter() - t0
         write_json(result.summary, out / "summary.json")

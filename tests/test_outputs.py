@@ -16,7 +16,7 @@ from helpers import FEATURES, HAND, RESULT_FILES, TINY, assert_no_traceback, run
 import planner
 import planner.instance.load
 from planner.cli import cli
-from planner.report.tables import write_tables
+from planner.report.tables import ResultData, write_tables
 from planner.solve import SolverOptions
 
 
@@ -146,5 +146,5 @@ def test_solver_options_reach_the_same_optimum(tmp_path, path, options):
     scale = max(1.0, sum(abs(x) for x in default.summary["objective_terms_nok"].values()))
     assert other.summary["objective_nok"] == pytest.approx(default.summary["objective_nok"],
                                                            rel=1e-9, abs=1e-7 * scale)
-    write_tables(other, tmp_path)
+    write_tables(ResultData.of(other), tmp_path)
     inv.check_all(inst, other, inv.read_tables(tmp_path))
