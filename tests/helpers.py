@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from ruamel.yaml import YAML
 
 TESTS = Path(__file__).resolve().parent
@@ -64,3 +65,17 @@ def write_instance(spec: dict[str, Any], path: Path) -> Path:
 
 def assert_no_traceback(text: str) -> None:
     assert "Traceback" not in text, f"a Python traceback reached the user:\n{text}"
+
+
+def read_workbook(path: Path) -> dict[str, pd.DataFrame]:
+    """Every sheet of a workbook as a table under its header row, read with openpyxl (a reader
+    independent of the planner's writer)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True)
+    out = {}
+    for ws in wb.worksheets:
+        rows = list(ws.values)
+        out[ws.title] = pd.DataFrame(rows[1:], columns=rows[0]) if rows else pd.DataFrame()
+    wb.close()
+    return out

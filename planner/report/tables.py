@@ -18,10 +18,13 @@ from planner.results import Result
 FLOAT_FORMAT = "%.4f"
 """Every number in the CSV files: four decimals (MW, MWh, NOK/MWh), so runs compare exactly."""
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M"
+"""Hours in the CSV files: ISO 8601 without seconds."""
+
 TABLES = ("allocation", "dispatch", "flows", "prices", "storage", "curtailment")
 """The result tables, in the order of the reports; each is written as ``<name>.csv``."""
 
-TEXT_COLUMNS = ("applicant", "zone", "class", "link", "kind", "from", "to", "reservoir", "timestamp")
+TEXT_COLUMNS = ("applicant", "zone", "class", "link", "kind", "from", "to", "reservoir")
 """Columns read back as text, so that a zone called 'NO' or '1' stays the string it was."""
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -54,6 +57,10 @@ def _map_text(df: pd.DataFrame, fn: Callable[[str], str]) -> pd.DataFrame:
     return out
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Write through a temporary file in the same folder, then rename over the target: a reader
     sees the old file or the new one, never half of one. A symbolic link at ``path`` is replaced,
@@ -62,6 +69,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes the file private; results are to share
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -89,7 +97,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     """One table as CSV: four decimals, ISO hours, text cells guarded against formulas."""
     safe = _map_text(df, guard)
     atomic_write(path, lambda p: safe.to_csv(p, index=False, float_format=FLOAT_FORMAT,
-                                              date_format="%Y-%m-%dT%H:%M"))
+                                              date_format=TIME_FORMAT))
 
 
 def write_json(data: dict, path: Path) -> None:
@@ -121,12 +129,17 @@ def read_csv(path: Path) -> pd.DataFrame:
     dtypes = {c: str for c in TEXT_COLUMNS if c in header} | (
         {"queue_position": "Int64"} if "queue_position" in header else {})
     df = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
+    if "timestamp" in df.columns:
+        df["timestamp"] = pd.to_datetime(df["timestamp"], format=TIME_FORMAT)
     return _map_text(df, unguard)
 
 
 def read_saved(folder: Path) -> ResultData:
     """The tables and summary.json of a result folder; a missing or unreadable file is an
     InputError that names it."""
+    if not folder.is_dir():
+        raise InputError([Problem(str(folder), None, None, "", "no such folder; give the --out "
+                                  "folder of 'planner solve'")])
     paths = [folder / f"{name}.csv" for name in TABLES] + [folder / "summary.json"]
     missing = [p for p in paths if not p.is_file()]
     if missing:

@@ -1,0 +1,94 @@
+"""report.xlsx: a summary sheet first, then one sheet per table, units in the headers, frozen
+header rows, filters, number formats by unit and column widths from the content.
+
+Written with XlsxWriter in constant-memory mode: about four times faster than openpyxl on the
+Norway year's four million cells. Text cells are written as strings (never as formulas) with
+Excel's quote prefix, so a name such as ``=HYPERLINK(...)`` is shown as it is and stays text
+even when a user edits the cell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
+from planner.report.columns import EXCEL_FORMATS, header, split_unit
+from planner.report.tables import atomic_write
+
+MAX_WIDTH = 48
+"""Characters; longer names wrap rather than push the next column off screen."""
+
+WORKBOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                    "strings_to_numbers": False, "default_date_format": "yyyy-mm-dd hh:mm"}
+
+
+@dataclass
+class Sheet:
+    """One worksheet: a table and the name of the result table its units come from."""
+
+    name: str
+    table: pd.DataFrame
+    units_from: str = ""
+    """Result-table name for ``columns.split_unit`` (the prices table names columns by zone)."""
+
+
+def _width(df: pd.DataFrame, column: str, title: str) -> float:
+    sample = df[column].head(500).map(lambda x: len(f"{x:,.2f}") if isinstance(x, float) else
+                                      len(str(x)))
+    longest = max([len(title) * 0.8, *sample.tolist()]) if len(df) else len(title)
+    return min(longest + 2, MAX_WIDTH)
+
+
+def _plain(value: object) -> object:
+    """A value XlsxWriter writes: NumPy scalars as Python ones, missing values as None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def _write_sheet(wb: xlsxwriter.Workbook, sheet: Sheet, styles: dict[str, object]) -> None:
+    ws = wb.add_worksheet(sheet.name[:31])
+    df = sheet.table.reset_index(drop=True)
+    titles = [header(sheet.units_from, str(c)) for c in df.columns]
+    for k, (column, title) in enumerate(zip(df.columns, titles, strict=True)):
+        unit = split_unit(sheet.units_from, str(column))[1]
+        timed = pd.api.types.is_datetime64_any_dtype(df[column])
+        ws.set_column(k, k, _width(df, column, title),
+                      styles["time"] if timed else styles.get(unit or ""))
+    ws.set_row(0, 32)
+    ws.freeze_panes(1, 1)
+    ws.write_row(0, 0, titles, styles["header"])
+    text = styles["text"]
+    for r, row in enumerate(df.itertuples(index=False, name=None), start=1):
+        for c, value in enumerate(row):
+            value = _plain(value)
+            if isinstance(value, str):
+                ws.write_string(r, c, value, text)
+            elif value is not None:
+                ws.write(r, c, value)
+    if len(df.columns):
+        ws.autofilter(0, 0, len(df), len(df.columns) - 1)
+
+
+def write_workbook(sheets: list[Sheet], path: Path) -> None:
+    """The sheets, in order, as one workbook, replacing ``path`` atomically."""
+
+    def write(tmp: Path) -> None:
+        wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        styles = {unit: wb.add_format({"num_format": fmt}) for unit, fmt in EXCEL_FORMATS.items()}
+        styles["header"] = wb.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F3B57",
+                                          "text_wrap": True, "valign": "top"})
+        styles["text"] = wb.add_format({"quote_prefix": True})
+        styles["time"] = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        for sheet in sheets:
+            _write_sheet(wb, sheet, styles)
+        wb.close()
+
+    atomic_write(path, write)
