@@ -23,8 +23,8 @@ TEACHING = sorted((REPO / "instances" / "teaching").glob("*.yaml"))
 """Teaching instances, if the repository has them when the suite runs."""
 
 RESULT_FILES = ("allocation.csv", "dispatch.csv", "flows.csv", "prices.csv", "storage.csv",
-                "curtailment.csv",
-                "summary.json")
+                "curtailment.csv", "summary.json")
+REPORT_FILES = ("report.xlsx", "report.html", "report.md")
 
 
 def planner_command() -> list[str]:

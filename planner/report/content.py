@@ -76,7 +76,7 @@ def links_table(flows: pd.DataFrame) -> pd.DataFrame:
 def objective_table(summary: dict) -> pd.DataFrame:
     """The objective's terms with the sign they enter it (NOK)."""
     signs = {"value_served_nok": 1, "export_revenue_nok": 1}
-    rows = [(name.removesuffix("_nok").replace("_", " "), signs.get(name, -1) * value)
+    rows = [(name.removesuffix("_nok").replace("_", " "), signs.get(name, -1) * value + 0.0)
             for name, value in summary["objective_terms_nok"].items()]
     rows.append(("objective", summary["objective_nok"]))
     return pd.DataFrame(rows, columns=["term", "contribution_nok"])

@@ -84,7 +84,8 @@ def write_workbook(sheets: list[Sheet], path: Path) -> None:
         wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         styles = {unit: wb.add_format({"num_format": fmt}) for unit, fmt in EXCEL_FORMATS.items()}
         styles["header"] = wb.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F3B57",
-                                          "text_wrap": True, "valign": "top"})
+                                          "text_wrap": True, "valign": "top",
+                                          "quote_prefix": True})
         styles["text"] = wb.add_format({"quote_prefix": True})
         styles["time"] = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
         for sheet in sheets:

@@ -10,7 +10,9 @@ from planner.report.columns import format_value
 from planner.report.run_record import run_record
 from planner.report.tables import ResultData
 
-MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+MD_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+"""Characters with a meaning inside a line of Markdown; an underscore only at a word edge
+(CommonMark ignores it inside words, so ``ai_training`` stays readable)."""
 
 MD_ALLOCATION = ["applicant", "zone", "class", "requested_mw", "granted_mw", "granted_firm_mw",
                  "granted_nonfirm_mw", "served_share", "curtailed_mwh", "unserved_mwh"]

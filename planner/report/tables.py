@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from planner.errors import InputError, Problem
@@ -47,18 +48,27 @@ def unguard(text: str) -> str:
 
 
 def _map_text(df: pd.DataFrame, fn: Callable[[str], str]) -> pd.DataFrame:
-    """``fn`` applied to every string cell; numbers (negative ones included) stay numbers."""
-    text = [c for c in df.columns if df[c].dtype == object]
-    if not text:
-        return df
-    out = df.copy()
-    for c in text:
-        out[c] = out[c].map(lambda x: fn(x) if isinstance(x, str) else x)
+    """``fn`` applied to every string cell and column name; numbers (negative ones included)
+    stay numbers."""
+    out = df.rename(columns=lambda c: fn(c) if isinstance(c, str) else c)  # zone names head prices
+    for c in out.columns:
+        if pd.api.types.is_object_dtype(out[c]) or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(lambda x: fn(x) if isinstance(x, str) else x)
     return out
 
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
+
+
+def as_written(df: pd.DataFrame) -> pd.DataFrame:
+    """The table as ``read_csv`` will read it back: every float printed with ``FLOAT_FORMAT``
+    and parsed again (correctly rounded both ways)."""
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = np.char.mod(FLOAT_FORMAT, out[c].to_numpy()).astype(float)
+    return out
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -86,7 +96,9 @@ class ResultData:
 
     @classmethod
     def of(cls, result: Result) -> ResultData:
-        return cls(result.tables(), result.summary)
+        """A solve's tables at the precision of the CSV files, so that the reports rendered now
+        and those ``planner report`` renders later from the files are the same."""
+        return cls({name: as_written(df) for name, df in result.tables().items()}, result.summary)
 
 
 def write_text(text: str, path: Path) -> None:
