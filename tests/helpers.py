@@ -22,6 +22,9 @@ FEATURES = INSTANCES / "features.yaml"
 TEACHING = sorted((REPO / "instances" / "teaching").glob("*.yaml"))
 """Teaching instances, if the repository has them when the suite runs."""
 
+SCRIPT = "<script>alert(1)</script>"
+HYPERLINK = '=HYPERLINK("http://x","y")'
+
 RESULT_FILES = ("allocation.csv", "dispatch.csv", "flows.csv", "prices.csv", "storage.csv",
                 "curtailment.csv", "summary.json")
 REPORT_FILES = ("report.xlsx", "report.html", "report.md")
@@ -79,3 +82,23 @@ def read_workbook(path: Path) -> dict[str, pd.DataFrame]:
         out[ws.title] = pd.DataFrame(rows[1:], columns=rows[0]) if rows else pd.DataFrame()
     wb.close()
     return out
+
+
+def write_hostile_instance(folder: Path) -> Path:
+    """tiny.yaml with names a spreadsheet or a browser would run: a script tag, a formula, and
+    a zone and a line whose names begin with '-' and '@'."""
+    spec = read_yaml(TINY)
+    spec["name"] = SCRIPT
+    spec["applicants"][0]["name"] = SCRIPT
+    spec["applicants"][1]["name"] = HYPERLINK
+    spec["lines"][0]["name"] = "@SUM(A1)"
+    rename = {"NO1": "-NO1"}
+    spec["zones"] = [{**z, "name": rename.get(z["name"], z["name"])} for z in spec["zones"]]
+    for group, keys in (("lines", ("from", "to")), ("interconnectors", ("zone",)),
+                        ("supply", ("zone",)), ("applicants", ("zone",)),
+                        ("protected_demand", ("zone",))):
+        for entry in spec[group]:
+            for key in keys:
+                entry[key] = rename.get(entry[key], entry[key])
+    shutil.copy(INSTANCES / "tiny-series.csv", folder / "tiny-series.csv")
+    return write_instance(spec, folder / "hostile.json")

@@ -15,16 +15,16 @@ import pandas as pd
 import pytest
 from helpers import (
     FEATURES,
-    INSTANCES,
+    HYPERLINK,
     REPORT_FILES,
     RESULT_FILES,
+    SCRIPT,
     TINY,
     assert_no_traceback,
     read_workbook,
-    read_yaml,
     run_cli,
     run_cli_many,
-    write_instance,
+    write_hostile_instance,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -43,8 +43,6 @@ from planner.report.tables import (
     write_text,
 )
 
-SCRIPT = "<script>alert(1)</script>"
-HYPERLINK = '=HYPERLINK("http://x","y")'
 ROUNDING = 5e-5
 """Largest rounding error of a number in a CSV file (four decimals)."""
 
@@ -60,30 +58,10 @@ def solved(tmp_path_factory):
     return tmp
 
 
-def _hostile_instance(folder: Path) -> Path:
-    """tiny.yaml with names a spreadsheet or a browser would run: a script tag, a formula, and
-    a zone and a line whose names begin with '-' and '@'."""
-    spec = read_yaml(TINY)
-    spec["name"] = SCRIPT
-    spec["applicants"][0]["name"] = SCRIPT
-    spec["applicants"][1]["name"] = HYPERLINK
-    spec["lines"][0]["name"] = "@SUM(A1)"
-    rename = {"NO1": "-NO1"}
-    spec["zones"] = [{**z, "name": rename.get(z["name"], z["name"])} for z in spec["zones"]]
-    for group, keys in (("lines", ("from", "to")), ("interconnectors", ("zone",)),
-                        ("supply", ("zone",)), ("applicants", ("zone",)),
-                        ("protected_demand", ("zone",))):
-        for entry in spec[group]:
-            for key in keys:
-                entry[key] = rename.get(entry[key], entry[key])
-    shutil.copy(INSTANCES / "tiny-series.csv", folder / "tiny-series.csv")
-    return write_instance(spec, folder / "hostile.json")
-
-
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hostile")
-    res = run_cli("solve", _hostile_instance(tmp), "--out", tmp / "out", "--quiet")
+    res = run_cli("solve", write_hostile_instance(tmp), "--out", tmp / "out", "--quiet")
     assert res.returncode == 0, res.stderr
     return tmp / "out"
 
