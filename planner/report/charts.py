@@ -35,6 +35,8 @@ STYLE = {
     "grid.color": "#dddddd",
     "grid.linewidth": 0.6,
     "legend.frameon": False,
+    "axes.formatter.useoffset": False,  # 5 000 000 on the axis, not 5 with "1e6" in a corner
+    "axes.formatter.limits": (-6, 12),
 }
 
 SUPPLY_COLOURS = {"hydro_reservoir": "#1f5f99", "run_of_river": "#5fa8d3", "wind": "#4daf4a",

@@ -86,7 +86,8 @@ def sections(comp: Comparison) -> list[html.Section]:
     kpis = comp.kpis.set_index("policy")
     side = html.Section(
         "policies", "Policies side by side", "One chart per unit; one group of bars per policy.",
-        [html.svg(charts.grouped_bars(kpis[cols], f"Per policy ({unit})", unit))
+        [html.svg(charts.grouped_bars(kpis[cols].rename(columns=lambda c: split_unit("kpis", c)[0]),
+                                      f"Per policy ({unit})", unit))
          for unit, cols in _units(comp).items()],
         [kpi_display(comp)])
     change = comp.changes.pivot_table(index="applicant", columns="policy", values=comp.rank_by,
