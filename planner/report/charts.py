@@ -39,13 +39,14 @@ STYLE = {
     "axes.formatter.limits": (-6, 12),
 }
 
-SUPPLY_COLOURS = {"hydro_reservoir": "#1f5f99", "run_of_river": "#5fa8d3", "wind": "#4daf4a",
-                  "solar": "#f2c12e", "thermal": "#8c6d62", "nuclear": "#984ea3",
-                  "own_supply": "#b3de69", "imports": "#e78ac3", "line_inflow": "#bbbbbb",
+SUPPLY_COLOURS = {"hydro_reservoir": "#1f5f99", "run_of_river": "#6baed6", "wind": "#41ab5d",
+                  "solar": "#fdd835", "thermal": "#8d6e63", "nuclear": "#7e57c2",
+                  "own_supply": "#c7e9c0", "imports": "#80cdc1", "line_inflow": "#c8c8c8",
                   "unserved": "#d62728"}
-USE_COLOURS = {"households": "#6a3d9a", "industry": "#ff7f00", "ai_training": "#e31a1c",
-               "ai_inference": "#fb9a99", "bitcoin_mining": "#b15928", "hydrogen": "#33a02c",
-               "exports": "#cab2d6", "line_outflow": "#999999"}
+USE_COLOURS = {"households": "#6a3d9a", "industry": "#ff7f00", "ai_training": "#e377c2",
+               "ai_inference": "#c994c7", "bitcoin_mining": "#a6761d", "hydrogen": "#17becf",
+               "exports": "#80cdc1", "line_outflow": "#969696"}
+"""Trade in one colour on both sides of the axis; red only for unserved load."""
 CYCLE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
          "#bcbd22", "#17becf"]
 
@@ -190,7 +191,8 @@ def week_dispatch_chart(dispatch: pd.DataFrame, start: int) -> str:
 
 
 def daily_energy_chart(dispatch: pd.DataFrame) -> str:
-    """Daily energy per zone (GWh), stacked supply above the axis and uses below it."""
+    """Daily energy per zone (GWh), stacked supply above the axis and uses below it; drawn
+    when the horizon is longer than the week shown hourly."""
 
     def frame(d: pd.DataFrame):
         numeric = d.drop(columns=["zone", "hour"]).set_index("timestamp")
@@ -201,7 +203,22 @@ def daily_energy_chart(dispatch: pd.DataFrame) -> str:
                         frame, step=False)
 
 
-def duration_chart(series: dict[str, np.ndarray], title: str, y_label: str) -> str:
+def _cut_spikes(ax: Axes, series: dict[str, np.ndarray], unit: str) -> None:
+    """Scarcity hours priced at the value of lost load would flatten every other hour to a line:
+    cut the axis above them and say so in the chart."""
+    values = np.concatenate(list(series.values()))
+    high, top = float(np.percentile(values, 95)), float(values.max())
+    if high > 0 and top > 3 * high:
+        ceiling = 1.5 * high
+        ax.set_ylim(top=ceiling)
+        above = int(max((v > ceiling).sum() for v in series.values()))
+        ax.text(0.99, 0.97, f"axis cut at {ceiling:,.0f} {unit}: up to {above:,} hours reach "
+                f"{top:,.0f} {unit}", transform=ax.transAxes, ha="right", va="top", fontsize=8,
+                color="#d62728")
+
+
+def duration_chart(series: dict[str, np.ndarray], title: str, y_label: str,
+                   cut_spikes: bool = False) -> str:
     """Duration curves: each series sorted high to low against the share of hours. Series that
     are zero throughout are named in the legend as such rather than drawn on top of each other."""
     zero = [name for name, v in series.items() if np.abs(v).max(initial=0) <= 1e-6]
@@ -214,6 +231,8 @@ def duration_chart(series: dict[str, np.ndarray], title: str, y_label: str) -> s
         ax.set_xlabel("share of hours at or above the value (%)")
         ax.set_ylabel(y_label)
         ax.set_title(title)
+        if cut_spikes and series:
+            _cut_spikes(ax, series, y_label)
         if zero:
             ax.plot([], [], " ", label="zero throughout:\n" + "\n".join(n.replace("_", " ") for n in zero))
         fig.legend(loc="outside right upper")

@@ -8,6 +8,7 @@ even when a user edits the cell."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,15 +43,19 @@ def _width(df: pd.DataFrame, column: str, title: str) -> float:
     return min(longest + 2, MAX_WIDTH)
 
 
-def _plain(value: object) -> object:
-    """A value XlsxWriter writes: NumPy scalars as Python ones, missing values as None."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    return value
+def _column(ws, series: pd.Series, text_format) -> tuple[Callable, list]:
+    """How to write one column, and its values as Python objects (None for a missing value).
+    Text is always written as a string, whatever it begins with."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return ws.write_datetime, [None if pd.isna(t) else t.to_pydatetime() for t in series]
+    if pd.api.types.is_bool_dtype(series):
+        return ws.write_boolean, series.tolist()
+    if pd.api.types.is_numeric_dtype(series):
+        values = series.astype(object).where(series.notna(), None).tolist()
+        return ws.write_number, values
+    return (lambda r, c, v: ws.write_string(r, c, str(v), text_format)), [
+        None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v
+        for v in series.tolist()]
 
 
 def _write_sheet(wb: xlsxwriter.Workbook, sheet: Sheet, styles: dict[str, object]) -> None:
@@ -65,14 +70,12 @@ def _write_sheet(wb: xlsxwriter.Workbook, sheet: Sheet, styles: dict[str, object
     ws.set_row(0, 32)
     ws.freeze_panes(1, 1)
     ws.write_row(0, 0, titles, styles["header"])
-    text = styles["text"]
-    for r, row in enumerate(df.itertuples(index=False, name=None), start=1):
+    plan = [_column(ws, df[c], styles["text"]) for c in df.columns]
+    writers = [w for w, _ in plan]
+    for r, row in enumerate(zip(*(values for _, values in plan), strict=True), start=1):
         for c, value in enumerate(row):
-            value = _plain(value)
-            if isinstance(value, str):
-                ws.write_string(r, c, value, text)
-            elif value is not None:
-                ws.write(r, c, value)
+            if value is not None:
+                writers[c](r, c, value)
     if len(df.columns):
         ws.autofilter(0, 0, len(df), len(df.columns) - 1)
 

@@ -67,13 +67,15 @@ def result_sections(data: ResultData) -> list[Section]:
                 "Supply above the axis, uses below it. The hourly week is the one with the highest "
                 "mean zonal price (the scarcest week).",
                 [svg(charts.week_dispatch_chart(dispatch, start)),
-                 svg(charts.daily_energy_chart(dispatch))]),
+                 *([svg(charts.daily_energy_chart(dispatch))] if s["hours"] > charts.WEEK_HOURS
+                   else [])]),
         Section("duration", "Curtailment and prices",
                 "Duration curves: each hour's value, sorted from highest to lowest.",
                 [svg(charts.duration_chart(c.curtailment_series(t["curtailment"]),
                                            "Curtailed load per class (duration curve)", "MW")),
                  svg(charts.duration_chart(c.price_series(t["prices"]),
-                                           "Zonal prices (duration curve)", "NOK/MWh"))]),
+                                           "Zonal prices (duration curve)", "NOK/MWh",
+                                           cut_spikes=True))]),
     ]
     if len(t["storage"]):
         sections.append(Section("reservoirs", "Reservoirs", "",
