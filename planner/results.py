@@ -9,7 +9,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from planner.instance.instance import Instance
-from planner.model.index import ModelIndex
+from planner.model.index import ModelIndex, windows
 from planner.solve import Solution
 
 TOL_MW = 1e-6
@@ -218,11 +218,19 @@ def storage_table(inst: Instance, ix: ModelIndex, v: Arrays) -> pd.DataFrame:
 
 
 def curtailment_table(inst: Instance, v: Arrays) -> pd.DataFrame:
-    """Hour × load class: curtailed MW summed over the system (demand − served − unserved per
-    applicant, never negative), for duration curves of curtailment per class."""
+    """Hour × load class: curtailed MW summed over the system, for duration curves.
+
+    An applicant's curtailment in an hour is its demand less served and unserved, never
+    negative. An applicant with an energy window may shift its load inside the window, so an hour
+    below its profile is not curtailment: its window's shortfall is spread evenly over the
+    window's hours. Summed over the hours, each class gives allocation.csv's curtailed_mwh."""
     apps = inst.applicants
     profile = np.array([a.profile for a in apps]).reshape(len(apps), inst.hours)
-    curtailed = np.maximum(profile * v.granted_mw[:, None] - v.served_mw - v.unserved_mw, 0.0)
+    short = profile * v.granted_mw[:, None] - v.served_mw - v.unserved_mw
+    for k, a in enumerate(apps):
+        for w in windows(inst.hours, a.window_hours) if a.window_hours else ():
+            short[k, w.start:w.stop] = short[k, w.start:w.stop].mean()
+    curtailed = np.maximum(short, 0.0)
     df = pd.DataFrame({"hour": np.arange(inst.hours), "timestamp": inst.timestamps()})
     classes = np.array([a.load_class for a in apps])
     for cls in sorted(set(classes)):
