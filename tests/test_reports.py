@@ -84,6 +84,18 @@ def test_csv_files_equal_the_result_tables(solved):
                                       atol=ROUNDING, rtol=0, obj=f"{name}.csv")
 
 
+def test_curtailment_per_class_adds_up_to_the_allocation(solved):
+    """curtailment.csv summed over the hours is allocation.csv's curtailed energy per class,
+    also for the training campus, whose load shifts inside 12-hour windows."""
+    saved = read_saved(solved / "a")
+    by_class = saved.tables["allocation"].groupby("class")["curtailed_mwh"].sum()
+    hourly = saved.tables["curtailment"]
+    assert sorted(c.removeprefix("curtailed_").removesuffix("_mw") for c in hourly.columns[2:]) \
+        == sorted(by_class.index)
+    for cls, mwh in by_class.items():
+        assert hourly[f"curtailed_{cls}_mw"].sum() == pytest.approx(mwh, abs=1e-2), cls
+
+
 def test_workbook_sheets_equal_the_result_tables(solved):
     """Every result table is a sheet: headers are the columns with their units, values are the
     CSV values (the workbook keeps full precision, the CSV four decimals)."""

@@ -23,6 +23,9 @@ CURVE_POINTS = 240
 
 WEEK_HOURS = 168
 
+PATH_DATA = re.compile(r' d="[^"]*"')
+DECIMALS = re.compile(r"(\.\d)\d+")
+
 STYLE = {
     "svg.hashsalt": "planner-report",  # stable element ids → identical files from run to run
     "svg.fonttype": "none",  # text stays text: smaller, selectable, in the page's own font
@@ -72,6 +75,8 @@ def to_svg(fig: Figure) -> str:
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]
+    # path coordinates to 0.1 pt (a tenth of a pixel at report width), not 1e-6: half the bytes
+    svg = PATH_DATA.sub(lambda m: DECIMALS.sub(r"\1", m.group(0)), svg)
     # scale with the page: keep the viewBox, drop the fixed width and height in points
     return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 role="img"', svg, count=1)
 
