@@ -9,7 +9,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from planner.instance.instance import Instance
-from planner.model.index import ModelIndex, windows
+from planner.model.index import ModelIndex
 from planner.solve import Solution
 
 TOL_MW = 1e-6
@@ -220,17 +220,18 @@ def storage_table(inst: Instance, ix: ModelIndex, v: Arrays) -> pd.DataFrame:
 def curtailment_table(inst: Instance, v: Arrays) -> pd.DataFrame:
     """Hour × load class: curtailed MW summed over the system, for duration curves.
 
-    An applicant's curtailment in an hour is its demand less served and unserved, never
-    negative. An applicant with an energy window may shift its load inside the window, so an hour
-    below its profile is not curtailment: its window's shortfall is spread evenly over the
-    window's hours. Summed over the hours, each class gives allocation.csv's curtailed_mwh."""
+    An hour below an applicant's demand profile is curtailment only as far as the load is not
+    made up in other hours (windows and ramp limits let load move): each applicant's hourly
+    shortfall (demand − served − unserved, where positive) is scaled to add up to its net
+    shortfall over the horizon. So each class sums to allocation.csv's curtailed_mwh, and an
+    applicant that never shifts load keeps its hourly shortfall as it is."""
     apps = inst.applicants
     profile = np.array([a.profile for a in apps]).reshape(len(apps), inst.hours)
     short = profile * v.granted_mw[:, None] - v.served_mw - v.unserved_mw
-    for k, a in enumerate(apps):
-        for w in windows(inst.hours, a.window_hours) if a.window_hours else ():
-            short[k, w.start:w.stop] = short[k, w.start:w.stop].mean()
-    curtailed = np.maximum(short, 0.0)
+    below = np.maximum(short, 0.0)
+    net = np.maximum(short.sum(axis=1), 0.0)
+    total = below.sum(axis=1)
+    curtailed = below * np.divide(net, total, out=np.zeros_like(net), where=total > 0)[:, None]
     df = pd.DataFrame({"hour": np.arange(inst.hours), "timestamp": inst.timestamps()})
     classes = np.array([a.load_class for a in apps])
     for cls in sorted(set(classes)):

@@ -86,7 +86,8 @@ def test_csv_files_equal_the_result_tables(solved):
 
 def test_curtailment_per_class_adds_up_to_the_allocation(solved):
     """curtailment.csv summed over the hours is allocation.csv's curtailed energy per class,
-    also for the training campus, whose load shifts inside 12-hour windows."""
+    also for the training campus (12-hour windows) and the pot line (ramp limit), whose load
+    moves between hours."""
     saved = read_saved(solved / "a")
     by_class = saved.tables["allocation"].groupby("class")["curtailed_mwh"].sum()
     hourly = saved.tables["curtailment"]
