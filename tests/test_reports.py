@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 import planner
+from planner.report import excel
 from planner.report.columns import header
 from planner.report.tables import (
     FORMULA_STARTS,
@@ -134,6 +135,18 @@ def test_workbook_headers_name_units_and_are_frozen(solved):
     column = [c.value for c in alloc[1]].index("granted (MW)") + 1
     assert alloc.cell(row=2, column=column).number_format == "#,##0.0"
     assert alloc.column_dimensions["A"].width > 8
+
+
+def test_long_tables_continue_on_further_sheets(monkeypatch, tmp_path):
+    """A table longer than a sheet holds goes on over several sheets, all rows kept in order."""
+    monkeypatch.setattr(excel, "MAX_ROWS", 4)
+    table = pd.DataFrame({"hour": range(10), "flow_mw": np.arange(10) * 1.5})
+    excel.write_workbook([excel.Sheet("flows", table, "flows")], tmp_path / "r.xlsx")
+    sheets = read_workbook(tmp_path / "r.xlsx")
+    assert list(sheets) == ["flows", "flows (2)", "flows (3)"]
+    together = pd.concat(sheets.values(), ignore_index=True)
+    assert together["hour"].tolist() == list(range(10))
+    assert together["flow (MW)"].tolist() == (np.arange(10) * 1.5).tolist()
 
 
 def test_summary_and_reports_carry_the_run_record(solved):

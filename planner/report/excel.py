@@ -22,6 +22,10 @@ from planner.report.tables import atomic_write
 MAX_WIDTH = 48
 """Characters; longer names wrap rather than push the next column off screen."""
 
+MAX_ROWS = 1_048_575
+"""Data rows per sheet: Excel's limit of 1 048 576 rows less the header. Longer tables continue
+on sheets named "flows (2)", "flows (3)", ... rather than being cut off."""
+
 WORKBOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                     "strings_to_numbers": False, "default_date_format": "yyyy-mm-dd hh:mm"}
 
@@ -80,6 +84,16 @@ def _write_sheet(wb: xlsxwriter.Workbook, sheet: Sheet, styles: dict[str, object
         ws.autofilter(0, 0, len(df), len(df.columns) - 1)
 
 
+def _parts(sheet: Sheet) -> list[Sheet]:
+    """The sheet, or its rows split over several sheets of at most ``MAX_ROWS`` rows."""
+    n = len(sheet.table)
+    if n <= MAX_ROWS:
+        return [sheet]
+    return [Sheet(sheet.name if k == 0 else f"{sheet.name} ({k + 1})",
+                  sheet.table.iloc[start:start + MAX_ROWS], sheet.units_from)
+            for k, start in enumerate(range(0, n, MAX_ROWS))]
+
+
 def write_workbook(sheets: list[Sheet], path: Path) -> None:
     """The sheets, in order, as one workbook, replacing ``path`` atomically."""
 
@@ -92,7 +106,8 @@ def write_workbook(sheets: list[Sheet], path: Path) -> None:
         styles["text"] = wb.add_format({"quote_prefix": True})
         styles["time"] = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
         for sheet in sheets:
-            _write_sheet(wb, sheet, styles)
+            for part in _parts(sheet):
+                _write_sheet(wb, part, styles)
         wb.close()
 
     atomic_write(path, write)
