@@ -5,6 +5,7 @@ reproduces the files from saved results, files are replaced atomically and only 
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import zipfile
 from html.parser import HTMLParser
@@ -211,6 +212,23 @@ def test_bad_report_requests_exit_2(tmp_path, args):
     assert res.returncode == 2, (res.returncode, res.stderr)
     assert_no_traceback(res.stderr)
     assert "format" in res.stderr or "no such folder" in res.stderr
+
+
+def test_report_refuses_an_edited_folder(solved, tmp_path):
+    """A table without a column the reports need, or a summary that is not of a proven
+    optimum: exit code 2, each problem named with its file, and no report written."""
+    copy = tmp_path / "copy"
+    shutil.copytree(solved / "a", copy, ignore=shutil.ignore_patterns("report.*"))
+    alloc = pd.read_csv(copy / "allocation.csv")
+    alloc.drop(columns="granted_mw").to_csv(copy / "allocation.csv", index=False)
+    summary = json.loads((copy / "summary.json").read_text())
+    (copy / "summary.json").write_text(json.dumps(summary | {"status": "time_limit"}))
+    res = run_cli("report", copy)
+    assert res.returncode == 2, res.stderr
+    assert f"{copy / 'allocation.csv'}:1: granted_mw: missing column" in res.stderr
+    assert f"{copy / 'summary.json'}: status: 'time_limit' is not a proven optimum" in res.stderr
+    assert_no_traceback(res.stderr)
+    assert not list(copy.glob("report.*"))
 
 
 def test_report_names_a_missing_table(solved, tmp_path):

@@ -25,6 +25,22 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M"
 TABLES = ("allocation", "dispatch", "flows", "prices", "storage", "curtailment")
 """The result tables, in the order of the reports; each is written as ``<name>.csv``."""
 
+REQUIRED_COLUMNS = {
+    "allocation": ("applicant", "zone", "class", "protected", "requested_mw", "granted_mw",
+                   "granted_firm_mw", "granted_nonfirm_mw", "served_mwh", "curtailed_mwh",
+                   "unserved_mwh", "value_nok"),
+    "dispatch": ("zone", "hour", "timestamp", "own_supply_mw", "unserved_mw", "exports_mw",
+                 "imports_mw", "line_inflow_mw", "line_outflow_mw"),
+    "flows": ("link", "kind", "from", "to", "hour", "timestamp", "flow_mw", "limit_mw"),
+    "prices": ("hour", "timestamp"),
+    "storage": ("reservoir", "timestamp", "storage_mwh", "storage_limit_mwh"),
+    "curtailment": ("hour", "timestamp"),
+}
+"""Columns the reports read from each saved table."""
+
+SUMMARY_KEYS = ("instance", "hours", "status", "objective_nok", "objective_terms_nok", "kpis")
+"""Keys the reports read from summary.json."""
+
 TEXT_COLUMNS = ("applicant", "zone", "class", "link", "kind", "from", "to", "reservoir")
 """Columns read back as text, so that a zone called 'NO' or '1' stays the string it was."""
 
@@ -163,4 +179,16 @@ def read_saved(folder: Path) -> ResultData:
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError([Problem(str(folder), None, None, "", f"cannot read the saved results: "
                                   f"{exc}; solve again to rewrite them")]) from exc
+    problems = [Problem(str(folder / f"{name}.csv"), 1, None, column,
+                        "missing column; solve again to rewrite the file")
+                for name, columns in REQUIRED_COLUMNS.items() for column in columns
+                if column not in tables[name].columns]
+    problems += [Problem(str(folder / "summary.json"), None, None, key, "missing")
+                 for key in SUMMARY_KEYS if key not in summary]
+    if summary.get("status", "optimal") != "optimal":
+        problems.append(Problem(str(folder / "summary.json"), None, None, "status",
+                                f"'{summary['status']}' is not a proven optimum; no report is "
+                                "made of it"))
+    if problems:
+        raise InputError(problems)
     return ResultData(tables, summary)
