@@ -12,6 +12,7 @@ from planner.instance.instance import Instance
 from planner.model import build_model
 from planner.model.index import ModelIndex
 from planner.model.lazy import storage_level_rows
+from planner.report.run_record import record_run
 from planner.results import Result, build_result
 from planner.solve import (
     CompiledLP,
@@ -80,4 +81,5 @@ def solve(inst: Instance, options: SolverOptions | None = None,
     t3 = time.perf_counter()
     result = build_result(m, ix, sol, timings)
     timings["results_s"] = time.perf_counter() - t3
+    record_run(result.summary, options)
     return result

@@ -43,12 +43,13 @@ class Result:
     flows: pd.DataFrame
     prices: pd.DataFrame
     storage: pd.DataFrame
+    curtailment: pd.DataFrame
     summary: dict
     arrays: Arrays = field(repr=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"allocation": self.allocation, "dispatch": self.dispatch, "flows": self.flows,
-                "prices": self.prices, "storage": self.storage}
+                "prices": self.prices, "storage": self.storage, "curtailment": self.curtailment}
 
 
 def _matrix(sol: Solution, var: pyo.Var, rows: int, hours: int) -> np.ndarray:
@@ -218,6 +219,28 @@ def storage_table(inst: Instance, ix: ModelIndex, v: Arrays) -> pd.DataFrame:
     return df
 
 
+def curtailment_table(inst: Instance, v: Arrays) -> pd.DataFrame:
+    """Hour × load class: curtailed MW summed over the system, for duration curves.
+
+    An hour below an applicant's demand profile is curtailment only as far as the load is not
+    made up in other hours (windows and ramp limits let load move): each applicant's hourly
+    shortfall (demand − served − unserved, where positive) is scaled to add up to its net
+    shortfall over the horizon. So each class sums to allocation.csv's curtailed_mwh, and an
+    applicant that never shifts load keeps its hourly shortfall as it is."""
+    apps = inst.applicants
+    profile = np.array([a.profile for a in apps]).reshape(len(apps), inst.hours)
+    short = profile * v.granted_mw[:, None] - v.served_mw - v.unserved_mw
+    below = np.maximum(short, 0.0)
+    net = np.maximum(short.sum(axis=1), 0.0)
+    total = below.sum(axis=1)
+    curtailed = below * np.divide(net, total, out=np.zeros_like(net), where=total > 0)[:, None]
+    df = pd.DataFrame({"hour": np.arange(inst.hours), "timestamp": inst.timestamps()})
+    classes = np.array([a.load_class for a in apps])
+    for cls in sorted(set(classes)):
+        df[f"curtailed_{cls}_mw"] = curtailed[classes == cls].sum(axis=0)
+    return df
+
+
 def objective_terms(inst: Instance, v: Arrays) -> dict[str, float]:
     """The objective recomputed term by term from the optimal values (NOK)."""
     apps = inst.applicants
@@ -301,6 +324,6 @@ def build_result(m: pyo.ConcreteModel, ix: ModelIndex, sol: Solution,
     return Result(
         instance=inst, allocation=allocation, dispatch=dispatch,
         flows=flows_table(inst, ix, v), prices=prices_table(inst, v),
-        storage=storage_table(inst, ix, v),
+        storage=storage_table(inst, ix, v), curtailment=curtailment_table(inst, v),
         summary=summarise(inst, sol, v, allocation, dispatch, timings), arrays=v,
     )

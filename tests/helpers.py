@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from ruamel.yaml import YAML
 
 TESTS = Path(__file__).resolve().parent
@@ -21,8 +22,12 @@ FEATURES = INSTANCES / "features.yaml"
 TEACHING = sorted((REPO / "instances" / "teaching").glob("*.yaml"))
 """Teaching instances, if the repository has them when the suite runs."""
 
+SCRIPT = "<script>alert(1)</script>"
+HYPERLINK = '=HYPERLINK("http://x","y")'
+
 RESULT_FILES = ("allocation.csv", "dispatch.csv", "flows.csv", "prices.csv", "storage.csv",
-                "summary.json")
+                "curtailment.csv", "summary.json")
+REPORT_FILES = ("report.xlsx", "report.html", "report.md")
 
 
 def planner_command() -> list[str]:
@@ -63,3 +68,37 @@ def write_instance(spec: dict[str, Any], path: Path) -> Path:
 
 def assert_no_traceback(text: str) -> None:
     assert "Traceback" not in text, f"a Python traceback reached the user:\n{text}"
+
+
+def read_workbook(path: Path) -> dict[str, pd.DataFrame]:
+    """Every sheet of a workbook as a table under its header row, read with openpyxl (a reader
+    independent of the planner's writer)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True)
+    out = {}
+    for ws in wb.worksheets:
+        rows = list(ws.values)
+        out[ws.title] = pd.DataFrame(rows[1:], columns=rows[0]) if rows else pd.DataFrame()
+    wb.close()
+    return out
+
+
+def write_hostile_instance(folder: Path) -> Path:
+    """tiny.yaml with names a spreadsheet or a browser would run: a script tag, a formula, and
+    a zone and a line whose names begin with '-' and '@'."""
+    spec = read_yaml(TINY)
+    spec["name"] = SCRIPT
+    spec["applicants"][0]["name"] = SCRIPT
+    spec["applicants"][1]["name"] = HYPERLINK
+    spec["lines"][0]["name"] = "@SUM(A1)"
+    rename = {"NO1": "-NO1"}
+    spec["zones"] = [{**z, "name": rename.get(z["name"], z["name"])} for z in spec["zones"]]
+    for group, keys in (("lines", ("from", "to")), ("interconnectors", ("zone",)),
+                        ("supply", ("zone",)), ("applicants", ("zone",)),
+                        ("protected_demand", ("zone",))):
+        for entry in spec[group]:
+            for key in keys:
+                entry[key] = rename.get(entry[key], entry[key])
+    shutil.copy(INSTANCES / "tiny-series.csv", folder / "tiny-series.csv")
+    return write_instance(spec, folder / "hostile.json")

@@ -10,7 +10,6 @@ hold no hourly values per applicant, so firm shares, ramps, windows and curtailm
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import pandas as pd
 
 import planner
 from planner.instance.instance import Applicant, Instance
-from planner.report.tables import write_tables
+from planner.report.tables import ResultData, read_saved, write_tables
 from planner.results import Result
 
 CSV_TOL = 2e-3
@@ -42,23 +41,16 @@ class Tables:
 
 
 def read_tables(folder: Path) -> Tables:
-    """The result files of a solve, as written."""
-    read = {name: pd.read_csv(folder / f"{name}.csv", keep_default_na=False, na_values=[""])
-            for name in ("allocation", "dispatch", "flows", "prices", "storage")}
-    # zone and link names such as 'NO' or 'NA' must stay strings
-    for name, df in read.items():
-        for col in ("zone", "from", "to", "link", "applicant", "reservoir", "class"):
-            if col in df.columns:
-                df[col] = df[col].astype(str)
-        read[name] = df
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    return Tables(**read, summary=summary)
+    """The result files of a solve, as written, read with the planner's own reader."""
+    saved = read_saved(folder)
+    names = ("allocation", "dispatch", "flows", "prices", "storage")
+    return Tables(**{name: saved.tables[name] for name in names}, summary=saved.summary)
 
 
 def solve_and_write(inst: Instance, folder: Path) -> tuple[Result, Tables]:
     """Solve, write the tables with the planner's writer, read them back."""
     result = planner.solve(inst)
-    write_tables(result, folder)
+    write_tables(ResultData.of(result), folder)
     return result, read_tables(folder)
 
 

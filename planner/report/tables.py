@@ -1,55 +1,194 @@
-"""Result tables → CSV files and summary.json, written atomically inside the output folder."""
+"""Result tables ↔ CSV files and summary.json: written atomically inside the output folder, read
+back for ``planner report``; text cells guarded against formula injection."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from planner.errors import InputError, Problem
 from planner.results import Result
 
 FLOAT_FORMAT = "%.4f"
 """Every number in the CSV files: four decimals (MW, MWh, NOK/MWh), so runs compare exactly."""
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M"
+"""Hours in the CSV files: ISO 8601 without seconds."""
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename over the target."""
+TABLES = ("allocation", "dispatch", "flows", "prices", "storage", "curtailment")
+"""The result tables, in the order of the reports; each is written as ``<name>.csv``."""
+
+REQUIRED_COLUMNS = {
+    "allocation": ("applicant", "zone", "class", "protected", "requested_mw", "granted_mw",
+                   "granted_firm_mw", "granted_nonfirm_mw", "served_mwh", "curtailed_mwh",
+                   "unserved_mwh", "value_nok"),
+    "dispatch": ("zone", "hour", "timestamp", "own_supply_mw", "unserved_mw", "exports_mw",
+                 "imports_mw", "line_inflow_mw", "line_outflow_mw"),
+    "flows": ("link", "kind", "from", "to", "hour", "timestamp", "flow_mw", "limit_mw"),
+    "prices": ("hour", "timestamp"),
+    "storage": ("reservoir", "timestamp", "storage_mwh", "storage_limit_mwh"),
+    "curtailment": ("hour", "timestamp"),
+}
+"""Columns the reports read from each saved table."""
+
+SUMMARY_KEYS = ("instance", "hours", "status", "objective_nok", "objective_terms_nok", "kpis")
+"""Keys the reports read from summary.json."""
+
+TEXT_COLUMNS = ("applicant", "zone", "class", "link", "kind", "from", "to", "reservoir")
+"""Columns read back as text, so that a zone called 'NO' or '1' stays the string it was."""
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet reads a cell that begins with one of these as a formula (OWASP, CSV injection)."""
+
+
+def _needs_guard(text: str) -> bool:
+    # A leading quote is guarded too when what follows needs it, so that unguard is exact.
+    return text.startswith(FORMULA_STARTS) or (text.startswith("'") and _needs_guard(text[1:]))
+
+
+def guard(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading ' before a formula start (=, +, -, @, tab, CR)."""
+    return "'" + text if _needs_guard(text) else text
+
+
+def unguard(text: str) -> str:
+    """The inverse of ``guard``: the text as it was in the instance."""
+    return text[1:] if text.startswith("'") and _needs_guard(text[1:]) else text
+
+
+def _map_text(df: pd.DataFrame, fn: Callable[[str], str]) -> pd.DataFrame:
+    """``fn`` applied to every string cell and column name; numbers (negative ones included)
+    stay numbers."""
+    out = df.rename(columns=lambda c: fn(c) if isinstance(c, str) else c)  # zone names head prices
+    for c in out.columns:
+        if pd.api.types.is_object_dtype(out[c]) or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(lambda x: fn(x) if isinstance(x, str) else x)
+    return out
+
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def as_written(df: pd.DataFrame) -> pd.DataFrame:
+    """The table as ``read_csv`` will read it back: every float printed with ``FLOAT_FORMAT``
+    and parsed again (correctly rounded both ways)."""
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = np.char.mod(FLOAT_FORMAT, out[c].to_numpy()).astype(float)
+    return out
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, then rename over the target: a reader
+    sees the old file or the new one, never half of one. A symbolic link at ``path`` is replaced,
+    not followed, so nothing is written outside the folder."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes the file private; results are to share
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+@dataclass
+class ResultData:
+    """The result tables and summary of a solve: what every report is rendered from, whether
+    straight after the solve or read back from a result folder."""
+
+    tables: dict[str, pd.DataFrame]
+    summary: dict
+
+    @classmethod
+    def of(cls, result: Result) -> ResultData:
+        """A solve's tables at the precision of the CSV files, so that the reports rendered now
+        and those ``planner report`` renders later from the files are the same."""
+        return cls({name: as_written(df) for name, df in result.tables().items()}, result.summary)
+
+
+def write_text(text: str, path: Path) -> None:
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    _atomic_write(path, lambda p: df.to_csv(p, index=False, float_format=FLOAT_FORMAT,
-                                            date_format="%Y-%m-%dT%H:%M"))
+    """One table as CSV: four decimals, ISO hours, text cells guarded against formulas."""
+    safe = _map_text(df, guard)
+    atomic_write(path, lambda p: safe.to_csv(p, index=False, float_format=FLOAT_FORMAT,
+                                              date_format=TIME_FORMAT))
 
 
 def write_json(data: dict, path: Path) -> None:
-    _atomic_write(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=False,
-                                                          default=str) + "\n"))
+    write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", path)
 
 
-def write_csv_tables(result: Result, out: Path) -> list[Path]:
-    """allocation.csv, dispatch.csv, flows.csv, prices.csv and storage.csv."""
+def write_csv_tables(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """``<name>.csv`` for each result table (allocation, dispatch, flows, prices, storage,
+    curtailment)."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, df in result.tables().items():
+    for name, df in tables.items():
         path = out / f"{name}.csv"
         write_csv(df, path)
         written.append(path)
     return written
 
 
-def write_tables(result: Result, out: Path) -> list[Path]:
+def write_tables(data: ResultData, out: Path) -> list[Path]:
     """The CSV tables, then summary.json (written last, so it can hold the write time)."""
-    written = write_csv_tables(result, out)
-    write_json(result.summary, out / "summary.json")
+    written = write_csv_tables(data.tables, out)
+    write_json(data.summary, out / "summary.json")
     return [*written, out / "summary.json"]
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """One table as ``write_csv`` wrote it: text columns as text, unguarded; numbers as numbers."""
+    header = pd.read_csv(path, nrows=0).columns
+    dtypes = {c: str for c in TEXT_COLUMNS if c in header} | (
+        {"queue_position": "Int64"} if "queue_position" in header else {})
+    df = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
+    if "timestamp" in df.columns:
+        df["timestamp"] = pd.to_datetime(df["timestamp"], format=TIME_FORMAT)
+    return _map_text(df, unguard)
+
+
+def read_saved(folder: Path) -> ResultData:
+    """The tables and summary.json of a result folder; a missing or unreadable file is an
+    InputError that names it."""
+    if not folder.is_dir():
+        raise InputError([Problem(str(folder), None, None, "", "no such folder; give the --out "
+                                  "folder of 'planner solve'")])
+    paths = [folder / f"{name}.csv" for name in TABLES] + [folder / "summary.json"]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise InputError([Problem(str(p), None, None, "", "missing; is this the --out folder of "
+                                  "'planner solve'? Solve again to write it") for p in missing])
+    try:
+        tables = {name: read_csv(folder / f"{name}.csv") for name in TABLES}
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(str(folder), None, None, "", f"cannot read the saved results: "
+                                  f"{exc}; solve again to rewrite them")]) from exc
+    problems = [Problem(str(folder / f"{name}.csv"), 1, None, column,
+                        "missing column; solve again to rewrite the file")
+                for name, columns in REQUIRED_COLUMNS.items() for column in columns
+                if column not in tables[name].columns]
+    problems += [Problem(str(folder / "summary.json"), None, None, key, "missing")
+                 for key in SUMMARY_KEYS if key not in summary]
+    if summary.get("status", "optimal") != "optimal":
+        problems.append(Problem(str(folder / "summary.json"), None, None, "status",
+                                f"'{summary['status']}' is not a proven optimum; no report is "
+                                "made of it"))
+    if problems:
+        raise InputError(problems)
+    return ResultData(tables, summary)

@@ -1,0 +1,53 @@
+"""The run record: what was solved, how and when, in summary.json and at the top of every report.
+
+Everything but the date and the timings is a function of the input, so two runs of the same
+instance differ only there."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+
+import highspy
+
+from planner.solve import SolverOptions
+
+
+def record_run(summary: dict, options: SolverOptions, policy: str | None = None) -> None:
+    """Add to a solve's summary what the record needs beyond the solve itself: policy, planner
+    and solver versions, solver options and the date (UTC)."""
+    from planner import __version__
+
+    summary["policy"] = policy
+    summary["planner_version"] = __version__
+    summary["solver"]["version"] = highspy.Highs().version()
+    summary["solver_options"] = dataclasses.asdict(options)
+    summary["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def run_record(summary: dict) -> list[tuple[str, str]]:
+    """(field, value) rows of the record, in reading order, as text."""
+    solver = summary.get("solver", {})
+    options = summary.get("solver_options") or {}
+    terms = summary.get("objective_terms_nok", {})
+    timings = summary.get("timings_s", {})
+    iterations = solver.get("iterations") or {}
+    if isinstance(iterations, dict):
+        iterations = ", ".join(f"{v} {k}" for k, v in iterations.items() if v)
+    return [
+        ("instance", str(summary.get("instance", ""))),
+        ("instance file", str(summary.get("instance_file") or "(not from a file)")),
+        ("instance SHA-256", str(summary.get("instance_sha256", ""))),
+        ("policy", str(summary.get("policy") or "(none: the instance as given)")),
+        ("planner version", str(summary.get("planner_version", ""))),
+        ("solver", f"HiGHS {solver.get('version', '')} ({iterations} iterations)"),
+        ("solver options", ", ".join(f"{k}={v}" for k, v in options.items()
+                                     if v not in (None, {}, False)) or "defaults"),
+        ("termination status", str(summary.get("status", ""))),
+        ("hours", f"{summary.get('hours', '')}"),
+        ("objective (NOK)", f"{summary.get('objective_nok', float('nan')):,.0f}"),
+        *((f"  {name.removesuffix('_nok').replace('_', ' ')} (NOK)", f"{value:,.0f}")
+          for name, value in terms.items()),
+        ("timings (s)", ", ".join(f"{k.removesuffix('_s')} {v:.1f}" for k, v in timings.items())),
+        ("date (UTC)", str(summary.get("date", ""))),
+    ]
