@@ -43,7 +43,8 @@ class SolverOptions:
     """Solve first with every grant fixed at its request, then free the grants and re-solve
     from that basis. The second solve is the full LP, so the answer is exact; see
     ``solve_staged``. Measured: 4.4 × faster on a 1752-h LP with ten flexible applicants,
-    1.3 × slower on the full-year Norway LP, where the hour-local part dominates."""
+    slower on the full-year Norway LP, where most grants end far from their requests (README,
+    Performance)."""
     threads: int | None = None
     verbose: bool = False
     extra: dict[str, object] = field(default_factory=dict)
