@@ -33,16 +33,20 @@ def staged_columns(m, lp) -> np.ndarray:
     return np.arange(cols.start, cols.stop)
 
 
-def add_violated_rows(h: highspy.Highs, lp: CompiledLP, ix: ModelIndex, sol: Solution) -> Solution:
+def add_violated_rows(h: highspy.Highs, lp: CompiledLP, ix: ModelIndex, sol: Solution,
+                      options: SolverOptions) -> Solution:
     """Row generation for the hourly reservoir levels (planner/model/lazy.py): add the
     storage_level rows the solution violates and re-solve from the last basis, until none is
-    violated. Solve times and simplex iterations add up over the rounds; ``storage_level_rounds``
-    and ``storage_level_rows`` in the iteration counts tell how much was added."""
+    violated. Solve times and simplex iterations add up over the rounds, and the time limit
+    holds for their sum; ``storage_level_rounds`` and ``storage_level_rows`` in the iteration
+    counts tell how much was added."""
     refined: set[tuple[int, int]] = set()
     timings, iterations = dict(sol.timings), dict(sol.iterations)
     rounds = 0
     while (block := storage_level_rows(ix, lp.col_slices, sol.x, refined)) is not None:
         add_rows(h, lp, "storage_level", block)
+        if options.time_limit_s is not None:
+            h.setOptionValue("time_limit", max(options.time_limit_s - timings["solve_s"], 0.0))
         sol = run_highs(h, lp)
         rounds += 1
         timings["solve_s"] += sol.timings["solve_s"]
@@ -71,7 +75,7 @@ def solve(inst: Instance, options: SolverOptions | None = None,
     h = to_highs(lp, options)
     try:
         sol = solve_staged(h, lp, staged_columns(m, lp), options)
-        sol = add_violated_rows(h, lp, ix, sol)
+        sol = add_violated_rows(h, lp, ix, sol, options)
     finally:
         if mps_path is not None:  # the last LP handed to HiGHS, also when it failed
             t = time.perf_counter()
