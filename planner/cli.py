@@ -1,7 +1,7 @@
 """The ``planner`` command: thin wrappers over the Python API; errors map to exit codes.
 
 Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 infeasible, 4 unbounded,
-5 solver limit (time), 6 other solver failure.
+5 solver limit (time), 6 other solver failure, 7 verification failed.
 """
 
 from __future__ import annotations
@@ -44,9 +44,11 @@ def cli() -> None:
               default=None, help="HiGHS LP algorithm (default: the planner's tuned choice).")
 @click.option("--staged", is_flag=True,
               help="Solve with grants fixed first, then the full LP from that basis.")
+@click.option("--no-verify", is_flag=True,
+              help="Skip the independent check of the written tables (planner verify).")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 def solve(instance: Path, out: Path, write_mps: Path | None, time_limit: float | None,
-          solver: str | None, staged: bool, quiet: bool) -> None:
+          solver: str | None, staged: bool, no_verify: bool, quiet: bool) -> None:
     """Solve INSTANCE and write allocation, dispatch, flows, prices, storage and summary."""
 
     def action() -> None:
@@ -72,6 +74,37 @@ def solve(instance: Path, out: Path, write_mps: Path | None, time_limit: float |
         if not quiet:
             click.echo(summary_text(result))
             click.echo(f"results in {out}/")
+        if not no_verify:
+            _verify_and_record(out, inst, quiet)
+
+    _run(action)
+
+
+def _verify_and_record(folder: Path, inst, quiet: bool) -> None:
+    """Run the independent checker on a written folder; a failure is exit code 7."""
+    from planner.errors import VerificationError
+    from planner.verify import record, verify_folder
+
+    v = verify_folder(folder, inst)
+    record(folder, v)
+    if not v.passed:
+        raise VerificationError(f"{v.line()}\ndetails in {folder}/verification.json; "
+                                f"{folder} is marked {folder}/VERIFICATION_FAILED")
+    if not quiet:
+        click.echo(v.line())
+
+
+@cli.command()
+@click.argument("result_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--instance", type=click.Path(dir_okay=False, path_type=Path),
+              help="Instance file (default: the one recorded in summary.json).")
+def verify(result_dir: Path, instance: Path | None) -> None:
+    """Recompute every relation of the LP from RESULT_DIR's files; exit 7 if one is broken."""
+
+    def action() -> None:
+        from planner.instance.load import load_instance
+
+        _verify_and_record(result_dir, load_instance(instance) if instance else None, False)
 
     _run(action)
 

@@ -42,12 +42,18 @@ class Result:
     flows: pd.DataFrame
     prices: pd.DataFrame
     storage: pd.DataFrame
+    applicant_hours: pd.DataFrame
+    generation: pd.DataFrame
+    binding: pd.DataFrame
     summary: dict
     arrays: Arrays = field(repr=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """Every CSV table by file stem (``applicants.csv`` holds ``applicant_hours``)."""
         return {"allocation": self.allocation, "dispatch": self.dispatch, "flows": self.flows,
-                "prices": self.prices, "storage": self.storage}
+                "prices": self.prices, "storage": self.storage,
+                "applicants": self.applicant_hours, "generation": self.generation,
+                "binding": self.binding}
 
 
 def _matrix(sol: Solution, var: pyo.Var, rows: int, hours: int) -> np.ndarray:
@@ -216,6 +222,84 @@ def storage_table(inst: Instance, ix: ModelIndex, v: Arrays) -> pd.DataFrame:
     return df
 
 
+def applicant_hours_table(inst: Instance, v: Arrays) -> pd.DataFrame:
+    """Applicant × hour: demand (profile × granted), served, unserved and own supply (MW), so
+    that every hourly term of a connection (firm share, ramp, window) can be checked from files."""
+    apps = inst.applicants
+    df = _hour_frame(inst, {"applicant": [a.name for a in apps], "zone": [a.zone for a in apps]},
+                     len(apps))
+    profile = np.array([a.profile for a in apps]).reshape(len(apps), inst.hours)
+    df["demand_mw"] = (profile * v.granted_mw[:, None]).ravel()
+    df["served_mw"] = v.served_mw.ravel()
+    df["unserved_mw"] = v.unserved_mw.ravel()
+    df["own_supply_mw"] = v.own_supply_mw.ravel()
+    return df
+
+
+def generation_table(inst: Instance, v: Arrays) -> pd.DataFrame:
+    """Plant × hour: generation and available capacity (capacity × availability, MW)."""
+    plants = inst.supply
+    df = _hour_frame(inst, {"supply": [s.name for s in plants], "zone": [s.zone for s in plants],
+                            "kind": [s.kind for s in plants]}, len(plants))
+    df["generation_mw"] = v.generation_mw.ravel()
+    df["available_mw"] = np.concatenate([s.capacity_mw * s.availability for s in plants]) \
+        if plants else []
+    return df
+
+
+BINDING_DUAL = 1e-6
+"""NOK per unit: a row or bound whose dual (or reduced cost) exceeds this in size is binding."""
+
+BINDING_ROWS = ("demand_cap", "firm_supply", "curtailment_limit", "window_energy", "window_cap",
+                "ramp_up", "ramp_down", "own_supply_use")
+"""Row families written to binding.csv. zone_balance is in prices.csv; storage_balance's dual
+(the water value) is non-zero in nearly every hour and says nothing about what binds."""
+BINDING_BOUNDS = ("granted_mw", "served_mw", "unserved_mw", "flow_mw", "net_export_mw",
+                  "storage_mwh")
+"""Variable families whose bounds are written to binding.csv (reduced costs)."""
+
+
+def _split_key(key) -> tuple[str, int | None]:
+    """(entity, hour or window) of a Pyomo index: 'a', ('a', 7) → ('a', None), ('a', 7)."""
+    if isinstance(key, tuple):
+        return str(key[0]), (int(key[1]) if len(key) > 1 else None)
+    return str(key), None
+
+
+def binding_table(m: pyo.ConcreteModel, sol: Solution) -> pd.DataFrame:
+    """Rows and variable bounds that bind at the optimum, with their duals (NOK per MW or MWh of
+    the row, maximisation sign: the gain in objective per unit the row or bound is relaxed)."""
+    lp = sol.lp
+    frames = []
+    activity = lp.matrix @ sol.x
+    for name, values, duals, lower, upper, comps in (
+            *((n, activity, sol.row_dual, lp.row_lower, lp.row_upper, pyo.Constraint)
+              for n in BINDING_ROWS),
+            *((n, sol.x, sol.col_dual, lp.col_lower, lp.col_upper, pyo.Var)
+              for n in BINDING_BOUNDS)):
+        comp = m.component(name)
+        if comp is None or comp.ctype is not comps:
+            continue
+        sl = lp.row_slices[name] if comps is pyo.Constraint else lp.col_slices[name]
+        dual = duals[sl]
+        hit = np.flatnonzero(np.abs(dual) > BINDING_DUAL)
+        if not hit.size:
+            continue
+        keys = list(comp.keys())
+        split = [_split_key(keys[k]) for k in hit]
+        val = values[sl][hit]
+        at_upper = np.abs(val - upper[sl][hit]) <= np.abs(val - lower[sl][hit])
+        frames.append(pd.DataFrame({
+            "family": name,
+            "entity": [e for e, _ in split],
+            "index": pd.array([i for _, i in split], dtype="Int64"),
+            "bound": np.where(at_upper, "upper", "lower"),
+            "dual_nok_per_unit": dual[hit],
+        }))
+    columns = ["family", "entity", "index", "bound", "dual_nok_per_unit"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
 def objective_terms(inst: Instance, v: Arrays) -> dict[str, float]:
     """The objective recomputed term by term from the optimal values (NOK)."""
     apps = inst.applicants
@@ -263,7 +347,7 @@ def summarise(inst: Instance, sol: Solution, v: Arrays, allocation: pd.DataFrame
     classes = class_summary(allocation)
     return {
         "instance": inst.name,
-        "instance_file": str(inst.path) if inst.path else None,
+        "instance_file": str(inst.path.resolve()) if inst.path else None,
         "instance_sha256": inst.sha256,
         "hours": inst.hours,
         "status": sol.status,
@@ -300,5 +384,7 @@ def build_result(m: pyo.ConcreteModel, ix: ModelIndex, sol: Solution,
         instance=inst, allocation=allocation, dispatch=dispatch,
         flows=flows_table(inst, ix, v), prices=prices_table(inst, v),
         storage=storage_table(inst, ix, v),
+        applicant_hours=applicant_hours_table(inst, v), generation=generation_table(inst, v),
+        binding=binding_table(m, sol),
         summary=summarise(inst, sol, v, allocation, dispatch, timings), arrays=v,
     )
