@@ -212,7 +212,9 @@ class _Checker:
     def _record(self, family: str, gap: np.ndarray, allowed: np.ndarray,
                 where: Callable[[int], str]) -> None:
         f = self.families[family]
-        gap = np.where(np.isnan(gap), np.inf, gap)  # a blank cell is a violation, never a pass
+        # a blank cell or missing row is a violation, never a pass
+        gap = np.where(np.isnan(gap), np.inf, gap)
+        allowed = np.nan_to_num(allowed, nan=0.0)
         f.checked += gap.size
         k = int(np.argmax(gap))
         if gap[k] > f.largest_residual or not f.where:
@@ -364,7 +366,8 @@ def _check_tables(c: _Checker, inst: Instance, t: Tables, g: _Grids) -> None:
     c.eq("tables", g.storage["inflow_mwh"],
          np.array([inst.supply[k].inflow_mwh for k in res]).reshape(-1, H), _at(g.reservoirs, H))
     c.eq("tables", g.storage["storage_limit_mwh"],
-         np.repeat([[inst.supply[k].storage_mwh] for k in res], H, axis=1), _at(g.reservoirs, H))
+         np.array([inst.supply[k].storage_mwh for k in res]).reshape(-1, 1) * np.ones(H),
+         _at(g.reservoirs, H))
     prices = np.array([t.prices[z].to_numpy(dtype=float) for z in zones]).reshape(len(zones), H)
     c.eq("tables", g.dispatch["zonal_price_nok_per_mwh"], prices,
          _at([f"{z}: price vs prices.csv" for z in zones], H), terms=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,8 @@ TEACHING = sorted((REPO / "instances" / "teaching").glob("*.yaml"))
 """Teaching instances, if the repository has them when the suite runs."""
 
 RESULT_FILES = ("allocation.csv", "dispatch.csv", "flows.csv", "prices.csv", "storage.csv",
-                "summary.json")
+                "applicants.csv", "generation.csv", "binding.csv", "summary.json",
+                "verification.json")
 
 
 def planner_command() -> list[str]:
@@ -37,9 +39,12 @@ def planner_command() -> list[str]:
 
 def run_cli(*args: str | Path, cwd: Path | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run ``planner ARGS`` as a user would, capturing stdout and stderr as text."""
+    """Run ``planner ARGS`` as a user would, capturing stdout and stderr as text. The package is
+    imported from this repository (PYTHONPATH), whichever checkout the script was installed from."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
     return subprocess.run([*planner_command(), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd, check=False)
+                          timeout=timeout, cwd=cwd, check=False, env=env)
 
 
 def run_cli_many(calls: dict[str, tuple], workers: int = 2) -> dict[str, subprocess.CompletedProcess]:
