@@ -74,7 +74,7 @@ def test_features_city_peak_is_short(features):
     """In hours 40-41 City homes (810 MW) exceed all that can reach the City (782 MW, see the
     instance's header), so demand is unserved; with lost load at 20 550 NOK/MWh the Inference
     DC's own plant (2 500 NOK/MWh) then runs at its 15 MW, freeing grid energy for the homes."""
-    inst, result, t, _ = features
+    _, _, t, _ = features
     d = t.dispatch[t.dispatch["zone"] == "City"].set_index("hour")
     assert (d.loc[[40, 41], "unserved_mw"] >= 810 - 782 - inv.CSV_TOL).all()
     dc = t.applicants[t.applicants["applicant"] == "Inference DC"].set_index("hour")

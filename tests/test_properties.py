@@ -250,7 +250,7 @@ def test_window_minimum_only_adds_a_requirement(spec, data):
 def test_invariants_hold(spec):
     with tempfile.TemporaryDirectory() as tmp:
         inst = planner.load_instance(write_instance(spec, Path(tmp) / "i.yaml"))
-        result, tables = inv.solve_and_write(inst, Path(tmp) / "out")
+        _, tables = inv.solve_and_write(inst, Path(tmp) / "out")
         inv.check_all(inst, tables)
 
 
