@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from planner.errors import PlannerError
+from planner.errors import InputError, PlannerError, Problem
 
 
 def _run(action) -> None:
@@ -53,6 +53,7 @@ def solve(instance: Path, out: Path, write_mps: Path | None, time_limit: float |
 
     def action() -> None:
         from planner.api import solve as solve_instance
+        from planner.explain import write_explanations
         from planner.instance.load import load_instance
         from planner.report.console import summary_text
         from planner.report.tables import write_csv_tables, write_json
@@ -71,8 +72,11 @@ def solve(instance: Path, out: Path, write_mps: Path | None, time_limit: float |
         result.summary["timings_s"]["write_s"] = time.perf_counter() - t1
         result.summary["timings_s"]["total_s"] = time.perf_counter() - t0
         write_json(result.summary, out / "summary.json")
+        explained = write_explanations(out, inst)
         if not quiet:
             click.echo(summary_text(result))
+            click.echo(f"{explained['applicant'].nunique()} applicants limited: why in "
+                       f"{out}/explain.csv (planner explain {out} --applicant NAME)")
             click.echo(f"results in {out}/")
         if not no_verify:
             _verify_and_record(out, inst, quiet)
@@ -105,6 +109,30 @@ def verify(result_dir: Path, instance: Path | None) -> None:
         from planner.instance.load import load_instance
 
         _verify_and_record(result_dir, load_instance(instance) if instance else None, False)
+
+    _run(action)
+
+
+@cli.command()
+@click.argument("result_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--applicant", "applicants", multiple=True,
+              help="Applicant to explain (repeatable; default: every limited applicant).")
+def explain(result_dir: Path, applicants: tuple[str, ...]) -> None:
+    """Why each applicant of RESULT_DIR got less than it asked for: binding constraints, their
+    shadow prices and who was served instead (from explain.csv)."""
+
+    def action() -> None:
+        from planner.explain import explain_text, read_explanations
+        from planner.verify import read_tables
+
+        table = read_explanations(result_dir)
+        known = list(read_tables(result_dir).allocation["applicant"])
+        unknown = [a for a in applicants if a not in known]
+        if unknown:
+            raise InputError([Problem("--applicant", None, None, "", f"unknown applicant "
+                                      f"{a!r} (applicants: {', '.join(known)})") for a in unknown])
+        for name in applicants or list(dict.fromkeys(table["applicant"])):
+            click.echo(explain_text(table, name))
 
     _run(action)
 

@@ -267,8 +267,9 @@ def _split_key(key) -> tuple[str, int | None]:
 
 
 def binding_table(m: pyo.ConcreteModel, sol: Solution) -> pd.DataFrame:
-    """Rows and variable bounds that bind at the optimum, with their duals (NOK per MW or MWh of
-    the row, maximisation sign: the gain in objective per unit the row or bound is relaxed)."""
+    """Rows and variable bounds that bind at the optimum, with their duals: the gain in objective
+    (NOK) per unit (MW or MWh) the row or bound is relaxed (raised if ``bound`` is upper, lowered
+    if lower). ``index`` is the hour, the window number for window rows, blank for grants."""
     lp = sol.lp
     frames = []
     activity = lp.matrix @ sol.x
@@ -294,7 +295,8 @@ def binding_table(m: pyo.ConcreteModel, sol: Solution) -> pd.DataFrame:
             "entity": [e for e, _ in split],
             "index": pd.array([i for _, i in split], dtype="Int64"),
             "bound": np.where(at_upper, "upper", "lower"),
-            "dual_nok_per_unit": dual[hit],
+            # HiGHS's dual is d(objective)/d(bound); relaxing a lower bound lowers it
+            "dual_nok_per_unit": np.where(at_upper, dual[hit], -dual[hit]),
         }))
     columns = ["family", "entity", "index", "bound", "dual_nok_per_unit"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)

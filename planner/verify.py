@@ -260,7 +260,7 @@ def verify_tables(inst: Instance, t: Tables, tol: Tolerances | None = None,
     c = _Checker(tol or Tolerances())
     ok = _check_structure(c, inst, t)
     if ok:
-        grids = _Grids(inst, t)
+        grids = Grids(inst, t)
         _check_tables(c, inst, t, grids)
         _check_balance(c, inst, grids)
         _check_bounds(c, inst, t, grids)
@@ -297,7 +297,7 @@ def _check_structure(c: _Checker, inst: Instance, t: Tables) -> bool:
     return ok
 
 
-class _Grids:
+class Grids:
     """Hourly arrays (entity × hour) of the result files, in the instance's order."""
 
     def __init__(self, inst: Instance, t: Tables):
@@ -328,7 +328,7 @@ def _zone_sum(rows: np.ndarray, zone_of_row: list[str], zones: list[str]) -> np.
     return out
 
 
-def _check_tables(c: _Checker, inst: Instance, t: Tables, g: _Grids) -> None:
+def _check_tables(c: _Checker, inst: Instance, t: Tables, g: Grids) -> None:
     """The files agree: applicants.csv and generation.csv sum to allocation.csv and dispatch.csv;
     demand is profile × granted; requests, limits and availabilities are the instance's."""
     H, alloc = inst.hours, t.allocation
@@ -373,7 +373,7 @@ def _check_tables(c: _Checker, inst: Instance, t: Tables, g: _Grids) -> None:
          _at([f"{z}: price vs prices.csv" for z in zones], H), terms=2)
 
 
-def _check_balance(c: _Checker, inst: Instance, g: _Grids) -> None:
+def _check_balance(c: _Checker, inst: Instance, g: Grids) -> None:
     """Per zone and hour, from dispatch.csv: Σ_kind supply + own supply + line inflow (after
     losses) − line outflow − exports + imports − Σ_class served = 0. Unserved energy is not a
     term: it is demand that was not met, not energy that flowed."""
@@ -439,7 +439,7 @@ def _check_lines(c: _Checker, inst: Instance, t: Tables) -> None:
     c.eq("tables", d["imports_mw"], by_zone(links, "to", "flow_mw"), at, terms=n)
 
 
-def _check_bounds(c: _Checker, inst: Instance, t: Tables, g: _Grids) -> None:
+def _check_bounds(c: _Checker, inst: Instance, t: Tables, g: Grids) -> None:
     """existing ≤ granted ≤ requested; 0 ≤ generation ≤ capacity × availability; 0 ≤ storage ≤
     size with the end level reached; spill ≥ 0; 0 ≤ served ≤ cap × granted (cap = profile, or 1
     inside energy windows); 0 ≤ unserved ≤ profile × existing; 0 ≤ own supply ≤ min(capacity ×
@@ -477,7 +477,7 @@ def _check_bounds(c: _Checker, inst: Instance, t: Tables, g: _Grids) -> None:
     c.le("bounds", g.served, cap.reshape(len(apps), H) * g.granted[:, None], at, terms=2)
 
 
-def _check_obligations(c: _Checker, inst: Instance, g: _Grids) -> None:
+def _check_obligations(c: _Checker, inst: Instance, g: Grids) -> None:
     """firm share: served + unserved ≥ firm_share × profile × granted every hour;
     ramps: |served[t] − served[t−1]| ≤ ramp_mw_per_h;
     curtailment: Σ_t (served + unserved) ≥ (1 − max_curtailment_share) × Σ_t profile × granted;
@@ -505,7 +505,7 @@ def _check_obligations(c: _Checker, inst: Instance, g: _Grids) -> None:
                  terms=n)
 
 
-def _check_reservoirs(c: _Checker, inst: Instance, g: _Grids) -> None:
+def _check_reservoirs(c: _Checker, inst: Instance, g: Grids) -> None:
     """storage[t] = storage[t−1] + inflow[t] − generation[t] − spill[t], with storage[−1] the
     instance's initial level (MWh)."""
     s = g.storage
@@ -518,7 +518,7 @@ def _check_reservoirs(c: _Checker, inst: Instance, g: _Grids) -> None:
          _at(g.reservoirs, inst.hours), terms=5)
 
 
-def objective_terms_from_tables(inst: Instance, t: Tables, g: _Grids
+def objective_terms_from_tables(inst: Instance, t: Tables, g: Grids
                                 ) -> tuple[dict[str, float], dict[str, float]]:
     """The objective's terms recomputed from the files and the instance's prices, costs and
     weights (NOK), and for each the largest error the CSV rounding can cause."""
@@ -548,7 +548,7 @@ def objective_terms_from_tables(inst: Instance, t: Tables, g: _Grids
     return terms, tol
 
 
-def _check_objective(c: _Checker, inst: Instance, t: Tables, g: _Grids) -> None:
+def _check_objective(c: _Checker, inst: Instance, t: Tables, g: Grids) -> None:
     """summary.json's objective is the sum of its terms; each term matches the files; each
     applicant's value_nok is weight × served − lost load × unserved − own cost × own supply."""
     s = t.summary
