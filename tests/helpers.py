@@ -23,7 +23,7 @@ TEACHING = sorted((REPO / "instances" / "teaching").glob("*.yaml"))
 """Teaching instances, if the repository has them when the suite runs."""
 
 RESULT_FILES = ("allocation.csv", "dispatch.csv", "flows.csv", "prices.csv", "storage.csv",
-                "applicants.csv", "generation.csv", "binding.csv", "summary.json",
+                "applicants.csv", "generation.csv", "binding.csv", "explain.csv", "summary.json",
                 "verification.json")
 
 
