@@ -1,7 +1,7 @@
 """The ``planner`` command: thin wrappers over the Python API; errors map to exit codes.
 
 Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 infeasible, 4 unbounded,
-5 solver limit (time), 6 other solver failure, 7 verification failed.
+5 solver limit (time), 6 other solver failure, 7 verification failed (planner/errors.py).
 """
 
 from __future__ import annotations
@@ -44,15 +44,22 @@ def cli() -> None:
               default=None, help="HiGHS LP algorithm (default: the planner's tuned choice).")
 @click.option("--staged", is_flag=True,
               help="Solve with grants fixed first, then the full LP from that basis.")
+@click.option("--no-unserved", is_flag=True,
+              help="Forbid unserved energy: connected load must be served or the LP is infeasible "
+                   "(the error then names the irreducible infeasible set).")
+@click.option("--max-size", type=click.IntRange(min=1), default=None,
+              help="Largest LP accepted, rows + columns (default 2 000 000).")
 @click.option("--no-verify", is_flag=True,
               help="Skip the independent check of the written tables (planner verify).")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 def solve(instance: Path, out: Path, write_mps: Path | None, time_limit: float | None,
-          solver: str | None, staged: bool, no_verify: bool, quiet: bool) -> None:
+          solver: str | None, staged: bool, no_unserved: bool, max_size: int | None,
+          no_verify: bool, quiet: bool) -> None:
     """Solve INSTANCE and write allocation, dispatch, flows, prices, storage and summary."""
 
     def action() -> None:
         from planner.api import solve as solve_instance
+        from planner.diagnose import MAX_MODEL_SIZE, unserved_summary
         from planner.explain import write_explanations
         from planner.instance.load import load_instance
         from planner.report.console import summary_text
@@ -62,10 +69,12 @@ def solve(instance: Path, out: Path, write_mps: Path | None, time_limit: float |
         t0 = time.perf_counter()
         inst = load_instance(instance)
         load_s = time.perf_counter() - t0
+        _precheck(inst, fatal=no_unserved)
         options = SolverOptions(time_limit_s=time_limit, staged=staged)
         if solver:
             options.solver = solver
-        result = solve_instance(inst, options, mps_path=write_mps)
+        result = solve_instance(inst, options, mps_path=write_mps, unserved=not no_unserved,
+                                max_size=max_size or MAX_MODEL_SIZE)
         t1 = time.perf_counter()
         result.summary["timings_s"] = {"load_s": load_s, **result.summary["timings_s"]}
         write_csv_tables(result, out)
@@ -77,11 +86,24 @@ def solve(instance: Path, out: Path, write_mps: Path | None, time_limit: float |
             click.echo(summary_text(result))
             click.echo(f"{explained['applicant'].nunique()} applicants limited: why in "
                        f"{out}/explain.csv (planner explain {out} --applicant NAME)")
+            for line in unserved_summary(inst, result.applicant_hours, explained):
+                click.echo(line)
             click.echo(f"results in {out}/")
         if not no_verify:
             _verify_and_record(out, inst, quiet)
 
     _run(action)
+
+
+def _precheck(inst, fatal: bool) -> None:
+    """Warn about zones where unserved energy is certain; with --no-unserved that is an error."""
+    from planner.diagnose import precheck
+
+    problems = precheck(inst)
+    if problems and fatal:
+        raise InputError(problems)
+    for p in problems:
+        click.echo(f"warning: {p}", err=True)
 
 
 def _verify_and_record(folder: Path, inst, quiet: bool) -> None:
@@ -146,6 +168,7 @@ def validate(instance: Path) -> None:
         from planner.instance.load import load_instance
 
         inst = load_instance(instance)
+        _precheck(inst, fatal=False)
         click.echo(f"{instance}: valid ({len(inst.zones)} zones, {inst.hours} h, "
                    f"{len(inst.applicants)} loads, {len(inst.supply)} supplies)")
 
