@@ -51,7 +51,7 @@ def solve(inst: Instance, options: SolverOptions | None = None,
     try:
         sol = solve_staged(h, lp, staged_columns(m, lp), options)
     except InfeasibleError as exc:
-        raise InfeasibleError(f"{exc}\n{iis_text(iis_members(h, m), lp)}") from None
+        raise InfeasibleError(f"{exc}\n{iis_text(iis_members(h, m))}") from None
     timings.update(sol.timings)
     t3 = time.perf_counter()
     result = build_result(m, ix, sol, timings)

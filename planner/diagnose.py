@@ -21,7 +21,6 @@ from planner.errors import Problem
 from planner.instance.instance import Instance
 from planner.instance.yamlsource import SourceTree, read_document
 from planner.model.index import has_obligation, is_firm, is_free
-from planner.solve import CompiledLP
 
 IIS_LISTED = 25
 """Members of an IIS printed one by one; the rest are counted by family."""
@@ -197,6 +196,10 @@ def _keys(m: pyo.ConcreteModel, ctype) -> list[tuple[str, tuple]]:
 
 def iis_members(h: highspy.Highs, m: pyo.ConcreteModel) -> list[IisMember] | None:
     """HiGHS's IIS of an infeasible LP as named rows and bounds, or None if HiGHS finds none."""
+    # from the LP's infeasibility certificate, then reduced to an irreducible set
+    strategy = int(highspy.IisStrategy.kIisStrategyFromLp) | int(
+        highspy.IisStrategy.kIisStrategyIrreducible)
+    h.setOptionValue("iis_strategy", strategy)
     status, iis = h.getIis()
     if status != highspy.HighsStatus.kOk or not iis.valid_:
         return None
@@ -209,16 +212,19 @@ def iis_members(h: highspy.Highs, m: pyo.ConcreteModel) -> list[IisMember] | Non
                                                                strict=True)]
     members += [IisMember(*cols[j], bound(b)) for j, b in zip(iis.col_index_, iis.col_bound_,
                                                                strict=True)]
-    return members
+    return [x for x in members if x.bound != "free"]  # free: in the rows, its bounds not needed
 
 
-def iis_text(members: list[IisMember] | None, lp: CompiledLP) -> str:
+def iis_text(members: list[IisMember] | None) -> str:
     """The IIS for the error message: each member's instance fields, then counts by family."""
     if members is None:
         return "HiGHS found no irreducible infeasible set"
     counts = Counter(x.family for x in members)
-    lines = [f"irreducible infeasible set: {len(members)} rows and bounds of "
-             f"{len(lp.row_lower)} rows and {len(lp.cost)} columns ("
+    zones = sorted({str(x.key[0]) for x in members if x.family == "zone_balance"})
+    hours = sorted({x.key[1] for x in members if len(x.key) == 2 and isinstance(x.key[1], int)
+                    and not x.family.startswith("window")})
+    lines = [f"irreducible infeasible set: {len(members)} rows and bounds that cannot hold together "
+             f"(zones {', '.join(zones) or '-'}; hours {_hour_list(np.array(hours, dtype=int))}; "
              + ", ".join(f"{n} {f}" for f, n in counts.most_common()) + "):"]
     lines += [f"  {x.family}[{','.join(map(str, x.key))}] ({x.bound} bound): {x.field()}"
               for x in members[:IIS_LISTED]]
