@@ -11,7 +11,15 @@ import highspy
 import invariants as inv
 import pytest
 from click.testing import CliRunner
-from helpers import FEATURES, HAND, RESULT_FILES, TINY, assert_no_traceback, run_cli_many
+from helpers import (
+    FEATURES,
+    HAND,
+    RESULT_FILES,
+    TEACHING,
+    TINY,
+    assert_no_traceback,
+    run_cli_many,
+)
 
 import planner
 import planner.instance.load
@@ -138,13 +146,16 @@ def test_unbounded_exits_4_and_writes_nothing(monkeypatch, tmp_path):
 @pytest.mark.parametrize("options", [SolverOptions(staged=True), SolverOptions(solver="ipm"),
                                      SolverOptions(solver="choose")],
                          ids=["staged", "ipm", "choose"])
-@pytest.mark.parametrize("path", [HAND, FEATURES], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", list(dict.fromkeys([HAND, TINY, FEATURES, *TEACHING])),
+                         ids=lambda p: p.stem)
 def test_solver_options_reach_the_same_optimum(tmp_path, path, options):
+    """Simplex (the default), interior point, HiGHS's choice and the staged solve find the same
+    objective (relative 1e-6, the issue's cross-check) and files that pass the checker."""
     inst = planner.load_instance(path)
     default = planner.solve(inst)
     other = planner.solve(inst, options)
     scale = max(1.0, sum(abs(x) for x in default.summary["objective_terms_nok"].values()))
     assert other.summary["objective_nok"] == pytest.approx(default.summary["objective_nok"],
-                                                           rel=1e-9, abs=1e-7 * scale)
+                                                           rel=1e-6, abs=1e-7 * scale)
     write_tables(other, tmp_path)
     inv.check_all(inst, inv.read_tables(tmp_path))
