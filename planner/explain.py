@@ -237,7 +237,15 @@ def write_explanations(folder: Path, inst: Instance) -> pd.DataFrame:
 
 
 def read_explanations(folder: Path) -> pd.DataFrame:
+    """explain.csv of a result folder; computed and written first if the folder lacks it (for
+    results written without it), from the instance recorded in summary.json."""
+    from planner.instance.load import load_instance
+    from planner.verify import instance_of
+
     path = folder / "explain.csv"
+    if not path.exists():
+        tables = read_tables(folder)
+        return write_explanations(folder, load_instance(instance_of(folder, tables)))
     try:
         return pd.read_csv(path, keep_default_na=False, na_values=[""],
                            dtype={"applicant": str, "zone": str})

@@ -26,9 +26,9 @@ TABLES = ("allocation", "dispatch", "flows", "prices", "storage", "applicants", 
 """The CSV files of a result folder (file stems); summary.json comes with them."""
 
 FAMILIES = {
-    "tables": "MW",
+    "tables": "MW or MWh",
     "balance": "MW",
-    "bounds": "MW",
+    "bounds": "MW or MWh",
     "line_limits": "MW",
     "firm_shares": "MW",
     "curtailment_limits": "MWh",
