@@ -347,20 +347,23 @@ def _check_tables(c: _Checker, inst: Instance, t: Tables, g: Grids) -> None:
 
     zones = g.zones
     za = [a.zone for a in inst.applicants]
-    for cls in sorted({a.load_class for a in inst.applicants}):
-        rows = np.array([a.load_class == cls for a in inst.applicants])
-        c.eq("tables", g.dispatch[f"served_{cls}_mw"],
-             _zone_sum(g.served[rows], [z for z, r in zip(za, rows, strict=True) if r], zones),
-             _at([f"{z}: served_{cls}_mw" for z in zones], H), terms=len(apps) + 1)
+
+    def by_group(grid: np.ndarray, zone_of_row: list[str], group_of_row: list[str],
+                 column: str) -> None:
+        """dispatch.csv's column of each group (class or kind) = its rows summed by zone."""
+        for key in sorted(set(group_of_row)):
+            rows = np.array([x == key for x in group_of_row])
+            name = column.format(key)
+            c.eq("tables", g.dispatch[name],
+                 _zone_sum(grid[rows], [z for z, r in zip(zone_of_row, rows, strict=True) if r],
+                           zones),
+                 _at([f"{z}: {name}" for z in zones], H), terms=len(group_of_row) + 1)
+
+    by_group(g.served, za, [a.load_class for a in inst.applicants], "served_{}_mw")
+    by_group(g.generation, [s.zone for s in inst.supply], [s.kind for s in inst.supply], "{}_mw")
     for col, grid in (("unserved_mw", g.unserved), ("own_supply_mw", g.own)):
         c.eq("tables", g.dispatch[col], _zone_sum(grid, za, zones),
              _at([f"{z}: {col}" for z in zones], H), terms=len(apps) + 1)
-    zs = [s.zone for s in inst.supply]
-    for kind in sorted({s.kind for s in inst.supply}):
-        rows = np.array([s.kind == kind for s in inst.supply])
-        c.eq("tables", g.dispatch[f"{kind}_mw"],
-             _zone_sum(g.generation[rows], [z for z, r in zip(zs, rows, strict=True) if r], zones),
-             _at([f"{z}: {kind}_mw" for z in zones], H), terms=len(zs) + 1)
     res = [k for k, s in enumerate(inst.supply) if s.reservoir]
     c.eq("tables", g.storage["generation_mwh"], g.generation[res], _at(g.reservoirs, H), terms=2)
     c.eq("tables", g.storage["inflow_mwh"],
