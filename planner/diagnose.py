@@ -196,6 +196,8 @@ def _keys(m: pyo.ConcreteModel, ctype) -> list[tuple[str, tuple]]:
 
 def iis_members(h: highspy.Highs, m: pyo.ConcreteModel) -> list[IisMember] | None:
     """HiGHS's IIS of an infeasible LP as named rows and bounds, or None if HiGHS finds none."""
+    if not hasattr(highspy, "IisStrategy"):  # highspy before 1.10 has no IIS
+        return None
     # from the LP's infeasibility certificate, then reduced to an irreducible set
     strategy = int(highspy.IisStrategy.kIisStrategyFromLp) | int(
         highspy.IisStrategy.kIisStrategyIrreducible)
