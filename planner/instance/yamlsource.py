@@ -83,7 +83,8 @@ def read_document(path: Path) -> SourceTree:
         msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
         raise InputError([Problem(where, line, col, "", f"not valid YAML/JSON: {msg}")]) from None
     except (YAMLError, RecursionError, ValueError) as exc:
-        raise InputError([Problem(where, None, None, "", f"not valid YAML/JSON: {exc}")]) from None
+        text = " ".join(str(exc).split())  # one line per problem
+        raise InputError([Problem(where, None, None, "", f"not valid YAML/JSON: {text}")]) from None
     if not isinstance(root, CommentedMap):
         raise InputError([Problem(where, 1, 1, "", "the file must hold a mapping of keys")])
     _check_depth(root, where)
