@@ -257,6 +257,9 @@ BINDING_ROWS = ("demand_cap", "firm_supply", "curtailment_limit", "window_energy
 BINDING_BOUNDS = ("granted_mw", "served_mw", "unserved_mw", "flow_mw", "net_export_mw",
                   "storage_mwh")
 """Variable families whose bounds are written to binding.csv (reduced costs)."""
+NOT_LIMITS = {("unserved_mw", "lower"), ("served_mw", "upper")}
+"""Bounds left out of binding.csv: no unserved energy, and a free applicant served in full, are
+the normal state, not limits (on the Norway year they were half of the table's 270 000 rows)."""
 
 
 def _split_key(key) -> tuple[str, int | None]:
@@ -283,13 +286,18 @@ def binding_table(m: pyo.ConcreteModel, sol: Solution) -> pd.DataFrame:
             continue
         sl = lp.row_slices[name] if comps is pyo.Constraint else lp.col_slices[name]
         dual = duals[sl]
-        hit = np.flatnonzero(np.abs(dual) > BINDING_DUAL)
+        val, lo, up = values[sl], lower[sl], upper[sl]
+        at_upper = np.abs(val - up) <= np.abs(val - lo)
+        hit = np.abs(dual) > BINDING_DUAL
+        for bound, side in (("upper", at_upper), ("lower", ~at_upper)):
+            if (name, bound) in NOT_LIMITS:
+                hit &= ~side
+        hit = np.flatnonzero(hit)
         if not hit.size:
             continue
         keys = list(comp.keys())
         split = [_split_key(keys[k]) for k in hit]
-        val = values[sl][hit]
-        at_upper = np.abs(val - upper[sl][hit]) <= np.abs(val - lower[sl][hit])
+        at_upper = at_upper[hit]
         frames.append(pd.DataFrame({
             "family": name,
             "entity": [e for e, _ in split],
