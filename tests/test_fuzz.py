@@ -108,7 +108,7 @@ def mutate(doc: dict, folder: Path, rng: random.Random, kind: str) -> tuple[str,
         series = [p for p in paths if p[-1] in ("availability", "demand_mw", "profile")]
         if series:
             path = rng.choice(series)
-            _parent(doc, path)[path[-1]] = [0.5] * rng.choice([10_000, 100_000])
+            _parent(doc, path)[path[-1]] = [0.5] * rng.choice([10_000, 20_000])
     elif kind == "encoding":
         text = _dump(doc).replace("hydro", "hydrø")
         codec = rng.choice(["latin-1", "utf-16", "utf-32", "binary"])
