@@ -1,7 +1,7 @@
 """The ``planner`` command: thin wrappers over the Python API; errors map to exit codes.
 
 Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 infeasible, 4 unbounded,
-5 solver limit (time), 6 other solver failure.
+5 solver limit (time), 6 other solver failure, 7 verification failed (planner/errors.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from planner.errors import PlannerError
+from planner.errors import InputError, PlannerError, Problem
 
 
 def _run(action) -> None:
@@ -62,14 +62,25 @@ FORMATS_OPTION = click.option(
               default=None, help="HiGHS LP algorithm (default: the planner's tuned choice).")
 @click.option("--staged", is_flag=True,
               help="Solve with grants fixed first, then the full LP from that basis.")
+@click.option("--no-unserved", is_flag=True,
+              help="Forbid unserved energy: connected load must be served or the LP is infeasible "
+                   "(the error then names the irreducible infeasible set).")
+@click.option("--max-size", type=click.IntRange(min=1), default=None,
+              help="Largest LP accepted, rows + columns (default 2 000 000).")
+@click.option("--no-verify", is_flag=True,
+              help="Skip the independent check of the written tables (planner verify).")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path | None,
-          time_limit: float | None, solver: str | None, staged: bool, quiet: bool) -> None:
-    """Solve INSTANCE; write allocation, dispatch, flows, prices, storage, curtailment and
-    summary, and the reports (report.xlsx, report.html, report.md)."""
+          time_limit: float | None, solver: str | None, staged: bool, no_unserved: bool,
+          max_size: int | None, no_verify: bool, quiet: bool) -> None:
+    """Solve INSTANCE; write the result tables (allocation, dispatch, flows, prices, storage,
+    curtailment, applicants, generation, binding, explain, summary), check them independently,
+    and write the reports (report.xlsx, report.html, report.md)."""
 
     def action() -> None:
         from planner.api import solve as solve_instance
+        from planner.diagnose import MAX_MODEL_SIZE, unserved_summary
+        from planner.explain import write_explanations
         from planner.instance.load import load_instance
         from planner.report.console import summary_text
         from planner.report.render import write_reports
@@ -79,19 +90,77 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
         t0 = time.perf_counter()
         inst = load_instance(instance)
         load_s = time.perf_counter() - t0
+        _precheck(inst, fatal=no_unserved)
         options = SolverOptions(time_limit_s=time_limit, staged=staged)
         if solver:
             options.solver = solver
-        result = solve_instance(inst, options, mps_path=write_mps)
+        result = solve_instance(inst, options, mps_path=write_mps, unserved=not no_unserved,
+                                max_size=max_size or MAX_MODEL_SIZE)
         timings = result.summary["timings_s"]
         result.summary["timings_s"] = {"load_s": load_s, **timings,
                                        "total_s": time.perf_counter() - t0}
         t1 = time.perf_counter()
-        write_reports(ResultData.of(result), out, formats)
+        data = ResultData.of(result)
+        tables = ("csv",) if "csv" in formats else ()
+        write_reports(data, out, tables)
         if not quiet:
             click.echo(summary_text(result))
+        if tables:
+            explained = write_explanations(out, inst)
+            if not quiet:
+                click.echo(f"{explained['applicant'].nunique()} applicants limited: why in "
+                           f"{out}/explain.csv (planner explain {out} --applicant NAME)")
+                for line in unserved_summary(inst, result.applicant_hours, explained):
+                    click.echo(line)
+            if not no_verify:
+                _verify_and_record(out, inst, quiet)
+        elif not quiet:
+            click.echo("no explanation or verification: both read the CSV tables "
+                       "(add csv to --formats)")
+        write_reports(data, out, tuple(f for f in formats if f != "csv"))
+        if not quiet:
             click.echo(f"results in {out}/ ({', '.join(formats)}; written in "
                        f"{time.perf_counter() - t1:.1f} s)")
+
+    _run(action)
+
+
+def _precheck(inst, fatal: bool) -> None:
+    """Warn about zones where unserved energy is certain; with --no-unserved that is an error."""
+    from planner.diagnose import precheck
+
+    problems = precheck(inst)
+    if problems and fatal:
+        raise InputError(problems)
+    for p in problems:
+        click.echo(f"warning: {p}", err=True)
+
+
+def _verify_and_record(folder: Path, inst, quiet: bool) -> None:
+    """Run the independent checker on a written folder; a failure is exit code 7."""
+    from planner.errors import VerificationError
+    from planner.verify import record, verify_folder
+
+    v = verify_folder(folder, inst)
+    record(folder, v)
+    if not v.passed:
+        raise VerificationError(f"{v.line()}\ndetails in {folder}/verification.json; "
+                                f"{folder} is marked {folder}/VERIFICATION_FAILED")
+    if not quiet:
+        click.echo(v.line())
+
+
+@cli.command()
+@click.argument("result_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--instance", type=click.Path(dir_okay=False, path_type=Path),
+              help="Instance file (default: the one recorded in summary.json).")
+def verify(result_dir: Path, instance: Path | None) -> None:
+    """Recompute every relation of the LP from RESULT_DIR's files; exit 7 if one is broken."""
+
+    def action() -> None:
+        from planner.instance.load import load_instance
+
+        _verify_and_record(result_dir, load_instance(instance) if instance else None, False)
 
     _run(action)
 
@@ -114,6 +183,30 @@ def report(result_dir: Path, formats: tuple[str, ...]) -> None:
 
 
 @cli.command()
+@click.argument("result_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--applicant", "applicants", multiple=True,
+              help="Applicant to explain (repeatable; default: every limited applicant).")
+def explain(result_dir: Path, applicants: tuple[str, ...]) -> None:
+    """Why each applicant of RESULT_DIR got less than it asked for: binding constraints, their
+    shadow prices and who was served instead (from explain.csv)."""
+
+    def action() -> None:
+        from planner.explain import explain_text, read_explanations
+        from planner.verify import read_tables
+
+        table = read_explanations(result_dir)
+        known = list(read_tables(result_dir).allocation["applicant"])
+        unknown = [a for a in applicants if a not in known]
+        if unknown:
+            raise InputError([Problem("--applicant", None, None, "", f"unknown applicant "
+                                      f"{a!r} (applicants: {', '.join(known)})") for a in unknown])
+        for name in applicants or list(dict.fromkeys(table["applicant"])):
+            click.echo(explain_text(table, name))
+
+    _run(action)
+
+
+@cli.command()
 @click.argument("instance", type=click.Path(dir_okay=False, path_type=Path))
 def validate(instance: Path) -> None:
     """Check INSTANCE without solving; list every problem with its file:line:column."""
@@ -122,6 +215,7 @@ def validate(instance: Path) -> None:
         from planner.instance.load import load_instance
 
         inst = load_instance(instance)
+        _precheck(inst, fatal=False)
         click.echo(f"{instance}: valid ({len(inst.zones)} zones, {inst.hours} h, "
                    f"{len(inst.applicants)} loads, {len(inst.supply)} supplies)")
 

@@ -65,3 +65,10 @@ class SolverError(PlannerError):
     """The solver failed or returned a status that is not a proven optimum."""
 
     exit_code = 6
+
+
+class VerificationError(PlannerError):
+    """The written result breaks a relation of the LP beyond tolerance (planner/verify.py); the
+    result folder is marked failed and is not an answer."""
+
+    exit_code = 7

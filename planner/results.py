@@ -44,12 +44,18 @@ class Result:
     prices: pd.DataFrame
     storage: pd.DataFrame
     curtailment: pd.DataFrame
+    applicant_hours: pd.DataFrame
+    generation: pd.DataFrame
+    binding: pd.DataFrame
     summary: dict
     arrays: Arrays = field(repr=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """Every CSV table by file stem (``applicants.csv`` holds ``applicant_hours``)."""
         return {"allocation": self.allocation, "dispatch": self.dispatch, "flows": self.flows,
-                "prices": self.prices, "storage": self.storage, "curtailment": self.curtailment}
+                "prices": self.prices, "storage": self.storage, "curtailment": self.curtailment,
+                "applicants": self.applicant_hours, "generation": self.generation,
+                "binding": self.binding}
 
 
 def _matrix(sol: Solution, var: pyo.Var, rows: int, hours: int) -> np.ndarray:
@@ -241,6 +247,112 @@ def curtailment_table(inst: Instance, v: Arrays) -> pd.DataFrame:
     return df
 
 
+def applicant_hours_table(inst: Instance, v: Arrays) -> pd.DataFrame:
+    """Applicant × hour: demand (profile × granted), served, unserved and own supply (MW), so
+    that every hourly term of a connection (firm share, ramp, window) can be checked from files."""
+    apps = inst.applicants
+    df = _hour_frame(inst, {"applicant": [a.name for a in apps], "zone": [a.zone for a in apps]},
+                     len(apps))
+    profile = np.array([a.profile for a in apps]).reshape(len(apps), inst.hours)
+    df["demand_mw"] = (profile * v.granted_mw[:, None]).ravel()
+    df["served_mw"] = v.served_mw.ravel()
+    df["unserved_mw"] = v.unserved_mw.ravel()
+    df["own_supply_mw"] = v.own_supply_mw.ravel()
+    return df
+
+
+def generation_table(inst: Instance, v: Arrays) -> pd.DataFrame:
+    """Plant × hour: generation and available capacity (capacity × availability, MW)."""
+    plants = inst.supply
+    df = _hour_frame(inst, {"supply": [s.name for s in plants], "zone": [s.zone for s in plants],
+                            "kind": [s.kind for s in plants]}, len(plants))
+    df["generation_mw"] = v.generation_mw.ravel()
+    df["available_mw"] = np.concatenate([s.capacity_mw * s.availability for s in plants]) \
+        if plants else []
+    return df
+
+
+BINDING_DUAL = 1e-6
+"""NOK per unit: a row or bound whose dual (or reduced cost) exceeds this in size is binding."""
+
+BINDING_ROWS = ("demand_cap", "firm_supply", "curtailment_limit", "window_energy", "window_cap",
+                "ramp_up", "ramp_down", "own_supply_use")
+"""Row families written to binding.csv. zone_balance is in prices.csv; storage_balance's dual
+(the water value) is non-zero in nearly every hour and says nothing about what binds."""
+BINDING_BOUNDS = ("granted_mw", "served_mw", "unserved_mw", "flow_mw", "net_export_mw",
+                  "storage_mwh")
+"""Variable families whose bounds are written to binding.csv (reduced costs)."""
+NOT_LIMITS = {("unserved_mw", "lower"), ("served_mw", "upper")}
+"""Bounds left out of binding.csv: no unserved energy, and a free applicant served in full, are
+the normal state, not limits (on the Norway year they were half of the table's 270 000 rows)."""
+
+
+def _split_key(key) -> tuple[str, int | None]:
+    """(entity, hour or window) of a Pyomo index: 'a', ('a', 7) → ('a', None), ('a', 7)."""
+    if isinstance(key, tuple):
+        return str(key[0]), (int(key[1]) if len(key) > 1 else None)
+    return str(key), None
+
+
+def _binding_frame(family: str, keys: list[tuple[str, int | None]], value: np.ndarray,
+                   lower: np.ndarray, upper: np.ndarray, dual: np.ndarray) -> pd.DataFrame | None:
+    """The binding members of one family (rows or bounds) as binding.csv rows, or None."""
+    at_upper = np.abs(value - upper) <= np.abs(value - lower)
+    hit = np.abs(dual) > BINDING_DUAL
+    for bound, side in (("upper", at_upper), ("lower", ~at_upper)):
+        if (family, bound) in NOT_LIMITS:
+            hit &= ~side
+    hit = np.flatnonzero(hit)
+    if not hit.size:
+        return None
+    at_upper = at_upper[hit]
+    return pd.DataFrame({
+        "family": family,
+        "entity": [keys[k][0] for k in hit],
+        "index": pd.array([keys[k][1] for k in hit], dtype="Int64"),
+        "bound": np.where(at_upper, "upper", "lower"),
+        # HiGHS's dual is d(objective)/d(bound); relaxing a lower bound lowers it
+        "dual_nok_per_unit": np.where(at_upper, dual[hit], -dual[hit]),
+    })
+
+
+def _storage_level_keys(ix: ModelIndex, comp: pyo.Var) -> list[tuple[str, int | None]]:
+    """storage_mwh[r,b] is the level at the end of block b: keyed by that hour, like the
+    storage_level rows added by row generation (``storage_level[r,t]``)."""
+    return [(str(r), ix.storage_blocks[b].stop - 1) for r, b in comp]
+
+
+def binding_table(m: pyo.ConcreteModel, ix: ModelIndex, sol: Solution) -> pd.DataFrame:
+    """Rows and variable bounds that bind at the optimum, with their duals: the gain in objective
+    (NOK) per unit (MW or MWh) the row or bound is relaxed (raised if ``bound`` is upper, lowered
+    if lower). ``index`` is the hour, the window number for window rows, blank for grants.
+    Reservoir levels (the storage_mwh bounds at block ends and the storage_level rows inside
+    blocks) are all listed as ``storage_mwh`` with the hour."""
+    lp = sol.lp
+    activity = lp.matrix @ sol.x
+    frames = []
+    for name, values, duals, lower, upper, comps in (
+            *((n, activity, sol.row_dual, lp.row_lower, lp.row_upper, pyo.Constraint)
+              for n in BINDING_ROWS),
+            *((n, sol.x, sol.col_dual, lp.col_lower, lp.col_upper, pyo.Var)
+              for n in BINDING_BOUNDS)):
+        comp = m.component(name)
+        if comp is None or comp.ctype is not comps:
+            continue
+        sl = lp.row_slices[name] if comps is pyo.Constraint else lp.col_slices[name]
+        keys = (_storage_level_keys(ix, comp) if name == "storage_mwh"
+                else [_split_key(k) for k in comp])
+        frames.append(_binding_frame(name, keys, values[sl], lower[sl], upper[sl], duals[sl]))
+    if "storage_level" in lp.row_slices:
+        sl = lp.row_slices["storage_level"]
+        keys = [(owner, hour) for _, owner, hour in lp.added_row_keys()]
+        frames.append(_binding_frame("storage_mwh", keys, activity[sl], lp.row_lower[sl],
+                                     lp.row_upper[sl], sol.row_dual[sl]))
+    frames = [f for f in frames if f is not None]
+    columns = ["family", "entity", "index", "bound", "dual_nok_per_unit"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
 def objective_terms(inst: Instance, v: Arrays) -> dict[str, float]:
     """The objective recomputed term by term from the optimal values (NOK)."""
     apps = inst.applicants
@@ -288,7 +400,7 @@ def summarise(inst: Instance, sol: Solution, v: Arrays, allocation: pd.DataFrame
     classes = class_summary(allocation)
     return {
         "instance": inst.name,
-        "instance_file": str(inst.path) if inst.path else None,
+        "instance_file": str(inst.path.resolve()) if inst.path else None,
         "instance_sha256": inst.sha256,
         "hours": inst.hours,
         "status": sol.status,
@@ -325,5 +437,7 @@ def build_result(m: pyo.ConcreteModel, ix: ModelIndex, sol: Solution,
         instance=inst, allocation=allocation, dispatch=dispatch,
         flows=flows_table(inst, ix, v), prices=prices_table(inst, v),
         storage=storage_table(inst, ix, v), curtailment=curtailment_table(inst, v),
+        applicant_hours=applicant_hours_table(inst, v), generation=generation_table(inst, v),
+        binding=binding_table(m, ix, sol),
         summary=summarise(inst, sol, v, allocation, dispatch, timings), arrays=v,
     )

@@ -76,6 +76,15 @@ class CompiledLP:
     added_row_names: list[str] = field(default_factory=list)
     """Names of the rows added after compiling (``add_rows``), in LP order after the model's."""
 
+    def added_row_keys(self) -> list[tuple[str, str, int]]:
+        """(family, owner, hour) of each added row, from names like ``storage_level[NO1 hydro,12]``."""
+        keys = []
+        for name in self.added_row_names:
+            family, inner = name[:-1].split("[", 1)
+            owner, hour = inner.rsplit(",", 1)
+            keys.append((family, owner, int(hour)))
+        return keys
+
 
 def _terms(expr, col_of: dict[int, int]) -> tuple[list[int], list[float], float]:
     """(columns, coefficients, constant) of a linear expression built by the planner."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,8 @@ SCRIPT = "<script>alert(1)</script>"
 HYPERLINK = '=HYPERLINK("http://x","y")'
 
 RESULT_FILES = ("allocation.csv", "dispatch.csv", "flows.csv", "prices.csv", "storage.csv",
-                "curtailment.csv", "summary.json")
+                "curtailment.csv", "applicants.csv", "generation.csv", "binding.csv", "explain.csv",
+                "summary.json", "verification.json")
 REPORT_FILES = ("report.xlsx", "report.html", "report.md")
 
 
@@ -42,9 +44,12 @@ def planner_command() -> list[str]:
 
 def run_cli(*args: str | Path, cwd: Path | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run ``planner ARGS`` as a user would, capturing stdout and stderr as text."""
+    """Run ``planner ARGS`` as a user would, capturing stdout and stderr as text. The package is
+    imported from this repository (PYTHONPATH), whichever checkout the script was installed from."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
     return subprocess.run([*planner_command(), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd, check=False)
+                          timeout=timeout, cwd=cwd, check=False, env=env)
 
 
 def run_cli_many(calls: dict[str, tuple], workers: int = 2) -> dict[str, subprocess.CompletedProcess]:

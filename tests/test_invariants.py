@@ -1,33 +1,22 @@
-"""The invariants of tests/invariants.py on every test instance (and the teaching instances, if
-the repository has them), and proof that each check catches a broken table."""
+"""The independent checker (planner/verify.py) on every test instance (and the teaching
+instances), and proof that each family catches a broken result file."""
 
 from __future__ import annotations
 
-import copy
-import dataclasses
+import json
+import shutil
 
 import invariants as inv
 import numpy as np
+import pandas as pd
 import pytest
-from helpers import FEATURES, HAND, TEACHING, TINY
+from helpers import FEATURES, HAND, TEACHING, TINY, assert_no_traceback, run_cli
 
 import planner
+from planner.report.tables import write_csv
+from planner.verify import FAILED_MARKER, FAMILIES, read_tables, verify_tables
 
 INSTANCES = list(dict.fromkeys([HAND, TINY, FEATURES, *TEACHING]))  # hand.yaml is a teaching one
-
-CHECKS = {
-    "table_shapes": lambda i, r, t: inv.check_table_shapes(i, t),
-    "tables_agree": inv.check_tables_agree,
-    "zone_balance": lambda i, r, t: inv.check_zone_balance(i, t),
-    "network_tables": lambda i, r, t: inv.check_network_tables(i, t),
-    "bounds": inv.check_bounds,
-    "firm_shares": lambda i, r, t: inv.check_firm_shares(i, r),
-    "ramps": lambda i, r, t: inv.check_ramps(i, r),
-    "energy_windows": lambda i, r, t: inv.check_energy_windows(i, r),
-    "curtailment_limits": lambda i, r, t: inv.check_curtailment_limits(i, r),
-    "reservoirs": lambda i, r, t: inv.check_reservoirs(i, t),
-    "objective": inv.check_objective,
-}
 
 
 @pytest.fixture(scope="module", params=INSTANCES, ids=lambda p: p.stem)
@@ -37,9 +26,13 @@ def solved(request, tmp_path_factory):
     return inst, result, tables
 
 
-@pytest.mark.parametrize("check", list(CHECKS))
-def test_invariant(solved, check):
-    CHECKS[check](*solved)
+def test_every_family_holds(solved):
+    inst, _, tables = solved
+    v = verify_tables(inst, tables)
+    assert set(v.families) == set(FAMILIES)
+    assert v.passed, v.line()
+    for f in v.families.values():  # far below a MW or a NOK: the files hold the optimum
+        assert f.largest_residual <= (1.0 if f.unit == "NOK" else 1e-2), f
 
 
 # --------------------------------------------------------------------------------------------
@@ -48,9 +41,10 @@ def test_invariant(solved, check):
 
 @pytest.fixture(scope="module")
 def features(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("features")
     inst = planner.load_instance(FEATURES)
-    result, tables = inv.solve_and_write(inst, tmp_path_factory.mktemp("features"))
-    return inst, result, tables
+    result, tables = inv.solve_and_write(inst, folder)
+    return inst, result, tables, folder
 
 
 def test_features_instance_has_every_feature(features):
@@ -69,96 +63,133 @@ def test_features_instance_has_every_feature(features):
     assert len({ic.market for ic in inst.interconnectors}) >= 2
 
 
+def test_every_family_is_exercised(features):
+    """Each family checks at least one relation on the features instance."""
+    inst, _, tables, _ = features
+    v = verify_tables(inst, tables)
+    assert all(f.checked > 0 for f in v.families.values()), v.to_json()
+
+
 def test_features_city_peak_is_short(features):
     """In hours 40-41 City homes (810 MW) exceed all that can reach the City (782 MW, see the
     instance's header), so demand is unserved; with lost load at 20 550 NOK/MWh the Inference
     DC's own plant (2 500 NOK/MWh) then runs at its 15 MW, freeing grid energy for the homes."""
-    inst, result, t = features
+    _, _, t, _ = features
     d = t.dispatch[t.dispatch["zone"] == "City"].set_index("hour")
     assert (d.loc[[40, 41], "unserved_mw"] >= 810 - 782 - inv.CSV_TOL).all()
-    dc = [a.name for a in inst.applicants].index("Inference DC")
-    assert result.arrays.own_supply_mw[dc, [40, 41]] == pytest.approx([15, 15], abs=1e-6)
+    dc = t.applicants[t.applicants["applicant"] == "Inference DC"].set_index("hour")
+    assert dc.loc[[40, 41], "own_supply_mw"].to_numpy() == pytest.approx([15, 15], abs=1e-4)
     assert (d.loc[[40, 41], "zonal_price_nok_per_mwh"] > 0).all()
 
 
 # --------------------------------------------------------------------------------------------
-# each check fails on a broken table
+# each family fails on a broken file
 
 
-def _broken_tables(tables: inv.Tables, table: str, edit) -> inv.Tables:
-    out = dataclasses.replace(tables, **{table: copy.deepcopy(getattr(tables, table))})
-    edit(getattr(out, table))
-    return out
-
-
-def _broken_arrays(result, name: str, inst, applicant: str, edit):
-    arrays = copy.deepcopy(result.arrays)
-    k = [a.name for a in inst.applicants].index(applicant)
-    edit(getattr(arrays, name)[k])
-    return dataclasses.replace(result, arrays=arrays)
-
-
-def _first(df, **where) -> int:
+def _rows(df: pd.DataFrame, **where) -> np.ndarray:
     mask = np.ones(len(df), dtype=bool)
     for key, value in where.items():
         mask &= (df[key] == value).to_numpy()
-    return int(np.flatnonzero(mask)[0])
+    return df.index[mask]
 
 
-def _bump(column: str, delta: float, **where):
+def _add(column: str, delta: float, **where):
     def edit(df):
-        df.loc[df.index[_first(df, **where)], column] += delta
+        df.loc[_rows(df, **where)[:1], column] += delta
     return edit
 
 
-TABLE_BREAKS = {
-    "served column": ("dispatch", _bump("served_households_mw", 1.0, zone="City", hour=5),
-                      "zone_balance"),
-    "line flow": ("flows", _bump("flow_mw", 1.0, link="Hydro-City", hour=3), "network_tables"),
-    "flow above limit": ("flows", _bump("flow_mw", 1000.0, kind="interconnector", hour=0),
-                         "bounds"),
-    "storage level": ("storage", _bump("storage_mwh", 1.0, hour=10), "reservoirs"),
-    "spill": ("storage", _bump("spill_mwh", 1.0, hour=20), "reservoirs"),
-    "grant below floor": ("allocation", _bump("granted_mw", -1.0, applicant="Smelter"),
+def _scale(column: str, factor: float, **where):
+    def edit(df):
+        rows = _rows(df, **{k: v for k, v in where.items() if k != "hours"})
+        if "hours" in where:
+            rows = [r for r in rows if df.at[r, "hour"] in where["hours"]]
+        df.loc[rows, column] *= factor
+    return edit
+
+
+BREAKS = {
+    "served column": ("dispatch", _add("served_households_mw", 1.0, zone="City", hour=5),
+                      "balance"),
+    "line flow": ("flows", _add("flow_mw", 1.0, link="Hydro-City", hour=3), "tables"),
+    "flow above limit": ("flows", _add("flow_mw", 1000.0, kind="interconnector", hour=0),
+                         "line_limits"),
+    "storage level": ("storage", _add("storage_mwh", 1.0, hour=10), "reservoirs"),
+    "grant below floor": ("allocation", _add("granted_mw", -1.0, applicant="Smelter"),
                           "bounds"),
-    "served total": ("allocation", _bump("served_mwh", 1.0, applicant="Miner"), "tables_agree"),
-    "objective": ("summary", lambda s: s.update(objective_nok=s["objective_nok"] + 50.0),
-                  "objective"),
-    "objective term": ("summary", lambda s: s["objective_terms_nok"].update(
-        generation_cost_nok=s["objective_terms_nok"]["generation_cost_nok"] + 10.0),
-        "objective"),
-}
-
-
-@pytest.mark.parametrize("name", list(TABLE_BREAKS))
-def test_check_catches_broken_table(features, name):
-    inst, result, tables = features
-    table, edit, check = TABLE_BREAKS[name]
-    CHECKS[check](inst, result, tables)  # intact: passes
-    with pytest.raises(AssertionError):
-        CHECKS[check](inst, result, _broken_tables(tables, table, edit))
-
-
-def _scale_window(row):
-    row[0:12] *= 1.2
-
-
-ARRAY_BREAKS = {
-    "firm share": ("served_mw", "Electrolyser", lambda row: row.__setitem__(5, 0.0),
+    "generation above capacity": ("generation", _add("generation_mw", 500.0, supply="City gas",
+                                                      hour=2), "bounds"),
+    "own supply above served": ("applicants", _add("own_supply_mw", 1000.0,
+                                                   applicant="Inference DC", hour=0), "bounds"),
+    "firm share": ("applicants", _scale("served_mw", 0.0, applicant="Electrolyser", hour=5),
                    "firm_shares"),
-    "ramp": ("served_mw", "Pot line", lambda row: row.__setitem__(10, row[10] + 1.0), "ramps"),
-    "window cap": ("served_mw", "Training campus", _scale_window, "energy_windows"),
-    "curtailment": ("served_mw", "Electrolyser", lambda row: row.__imul__(0.5),
+    "ramp": ("applicants", _add("served_mw", 1.0, applicant="Pot line", hour=10), "ramps"),
+    "window cap": ("applicants", _scale("served_mw", 1.2, applicant="Training campus",
+                                        hours=range(12)), "energy_windows"),
+    "curtailment": ("applicants", _scale("served_mw", 0.5, applicant="Electrolyser"),
                     "curtailment_limits"),
-    "own supply above served": ("own_supply_mw", "Inference DC",
-                                lambda row: row.__setitem__(0, 1000.0), "bounds"),
+    "served total": ("allocation", _add("served_mwh", 1.0, applicant="Miner"), "tables"),
+    "hour missing": ("storage", _add("hour", 10_000, hour=3), "tables"),
 }
 
 
-@pytest.mark.parametrize("name", list(ARRAY_BREAKS))
-def test_check_catches_broken_arrays(features, name):
-    inst, result, tables = features
-    array, applicant, edit, check = ARRAY_BREAKS[name]
-    CHECKS[check](inst, result, tables)
-    with pytest.raises(AssertionError):
-        CHECKS[check](inst, _broken_arrays(result, array, inst, applicant, edit), tables)
+def _break(folder, tmp_path, table: str, edit):
+    broken = tmp_path / "broken"
+    shutil.copytree(folder, broken)
+    df = pd.read_csv(broken / f"{table}.csv", keep_default_na=False, na_values=[""])
+    edit(df)
+    write_csv(df, broken / f"{table}.csv")
+    return broken
+
+
+@pytest.mark.parametrize("name", list(BREAKS))
+def test_family_catches_broken_file(features, tmp_path, name):
+    inst, _, tables, folder = features
+    table, edit, family = BREAKS[name]
+    assert verify_tables(inst, tables).passed  # intact: passes
+    v = verify_tables(inst, read_tables(_break(folder, tmp_path, table, edit)))
+    assert family in {f.family for f in v.failed()}, v.line()
+    assert v.families[family].largest_residual > 0
+
+
+@pytest.mark.parametrize("term", ["objective_nok", "generation_cost_nok"])
+def test_objective_catches_broken_summary(features, tmp_path, term):
+    inst, _, _, folder = features
+    broken = tmp_path / "broken"
+    shutil.copytree(folder, broken)
+    s = json.loads((broken / "summary.json").read_text())
+    if term == "objective_nok":
+        s["objective_nok"] += 50.0
+    else:
+        s["objective_terms_nok"][term] += 10.0
+    (broken / "summary.json").write_text(json.dumps(s))
+    v = verify_tables(inst, read_tables(broken))
+    assert [f.family for f in v.failed()] == ["objective"]
+    assert v.families["objective"].largest_residual == pytest.approx(
+        50.0 if term == "objective_nok" else 10.0, abs=1.0)
+
+
+def test_verify_command(features, tmp_path):
+    """`planner verify` exits 0 on the written folder, 7 on a tampered copy, which it marks."""
+    _, _, _, folder = features
+    good = run_cli("verify", folder)
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.startswith("verified: all 10 families hold")
+    table, edit, _ = BREAKS["ramp"]
+    broken = _break(folder, tmp_path, table, edit)
+    bad = run_cli("verify", broken)
+    assert bad.returncode == 7, bad.stderr
+    assert_no_traceback(bad.stderr)
+    assert "ramps" in bad.stderr and "Pot line, hour 10" in bad.stderr
+    assert (broken / FAILED_MARKER).is_file()
+    assert json.loads((broken / "summary.json").read_text())["verification"] == "failed"
+    report = json.loads((broken / "verification.json").read_text())
+    assert report["passed"] is False and report["families"]["ramps"]["violations"] >= 1
+
+
+def test_verify_refuses_a_changed_instance(features, tmp_path):
+    _, _, _, folder = features
+    copy = tmp_path / "features.yaml"
+    copy.write_text(FEATURES.read_text() + "\n# edited\n")
+    done = run_cli("verify", folder, "--instance", copy)
+    assert done.returncode == 2 and "SHA-256 differs" in done.stderr

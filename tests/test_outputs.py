@@ -11,7 +11,16 @@ import highspy
 import invariants as inv
 import pytest
 from click.testing import CliRunner
-from helpers import FEATURES, HAND, REPORT_FILES, RESULT_FILES, TINY, assert_no_traceback, run_cli_many
+from helpers import (
+    FEATURES,
+    HAND,
+    REPORT_FILES,
+    RESULT_FILES,
+    TEACHING,
+    TINY,
+    assert_no_traceback,
+    run_cli_many,
+)
 
 import planner
 import planner.instance.load
@@ -49,7 +58,7 @@ def test_result_files_are_the_instance_solved(runs):
     inst = planner.load_instance(FEATURES)
     result = planner.solve(inst)
     tables = inv.read_tables(tmp / "first")
-    inv.check_all(inst, result, tables)
+    inv.check_all(inst, tables)
     assert tables.summary["instance_file"] == str(FEATURES)
     assert tables.summary["objective_nok"] == pytest.approx(result.summary["objective_nok"],
                                                             rel=1e-9)
@@ -87,7 +96,10 @@ def test_time_limit_exits_5_and_writes_nothing(runs):
     tmp, done = runs
     res = done["time limit"]
     assert res.returncode == 5, (res.returncode, res.stderr)
-    assert res.stderr.startswith("error: ") and "time limit" in res.stderr.lower()
+    # features.yaml's City is short in hours 40-41: the pre-solve check warns first
+    warning, error = res.stderr.splitlines()
+    assert warning.startswith("warning: ") and "zones[2]: firm demand exceeds" in warning
+    assert error.startswith("error: ") and "time limit" in error.lower()
     assert_no_traceback(res.stderr)
     assert not (tmp / "limited").exists()
 
@@ -139,13 +151,16 @@ def test_unbounded_exits_4_and_writes_nothing(monkeypatch, tmp_path):
 @pytest.mark.parametrize("options", [SolverOptions(staged=True), SolverOptions(solver="ipm"),
                                      SolverOptions(solver="choose")],
                          ids=["staged", "ipm", "choose"])
-@pytest.mark.parametrize("path", [HAND, FEATURES], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", list(dict.fromkeys([HAND, TINY, FEATURES, *TEACHING])),
+                         ids=lambda p: p.stem)
 def test_solver_options_reach_the_same_optimum(tmp_path, path, options):
+    """Simplex (the default), interior point, HiGHS's choice and the staged solve find the same
+    objective (relative 1e-6, the issue's cross-check) and files that pass the checker."""
     inst = planner.load_instance(path)
     default = planner.solve(inst)
     other = planner.solve(inst, options)
     scale = max(1.0, sum(abs(x) for x in default.summary["objective_terms_nok"].values()))
     assert other.summary["objective_nok"] == pytest.approx(default.summary["objective_nok"],
-                                                           rel=1e-9, abs=1e-7 * scale)
+                                                           rel=1e-6, abs=1e-7 * scale)
     write_tables(ResultData.of(other), tmp_path)
-    inv.check_all(inst, other, inv.read_tables(tmp_path))
+    inv.check_all(inst, inv.read_tables(tmp_path))

@@ -59,9 +59,9 @@ def _located(tree: SourceTree, errors: Iterable[dict[str, Any]]) -> list[Problem
             is_dict = isinstance(_lookup(tree.root, base), dict)
             if is_dict and member == "SeriesFile":
                 problems.append(tree.problem(base + tuple(loc[tag + 1:]), _message(err)))
-            elif not is_dict and member == "list[float]" and isinstance(given, (int, float, str)):
+            elif not is_dict and member == "list[float]" and len(loc) > tag + 1:
                 problems.append(tree.problem(base + tuple(loc[tag + 1:]),
-                                             f"not a number (got {given!r})"))
+                                             f"not a number (got {_short(given)})"))
             elif base not in series_seen and not is_dict and not isinstance(
                 _lookup(tree.root, base), list):
                 series_seen.add(base)
@@ -132,7 +132,8 @@ def load_instance(path: str | Path, presets: Presets | None = None) -> inst.Inst
         raise InputError(problems)
     reader = SeriesReader(tree, spec.time.hours)
     instance = _resolve(spec, presets, reader, tree)
-    problems = reader.problems + _check_consistency(tree, instance, spec)
+    problems = (reader.problems + _check_consistency(tree, instance, spec)
+                + _check_magnitudes(tree, instance, spec))
     if problems:
         raise InputError(problems)
     return instance
@@ -301,4 +302,59 @@ def _check_consistency(tree: SourceTree, instance: inst.Instance,
                 problems.append(tree.problem(["supply", i, "final_storage_share"],
                                 f"end level {s.final_storage_mwh:.0f} MWh cannot be reached: "
                                 f"start plus inflow is only {reachable:.0f} MWh"))
+    return problems
+
+
+MAX_MW = 1e6
+"""Largest power (MW) an instance may hold anywhere: 30 × Norway's peak load. Larger numbers are
+typos or unit mistakes, and would push HiGHS outside its numerical range."""
+MAX_MWH = 1e10
+"""Largest energy (MWh): 100 × Norway's total reservoir capacity."""
+MAX_NOK_PER_MWH = 1e6
+"""Largest price, cost, weight or value of lost load in size (NOK/MWh): 50 × the household VOLL."""
+
+_MAGNITUDES = (
+    ("markets", "price_nok_per_mwh", "price_nok_per_mwh", MAX_NOK_PER_MWH),
+    ("lines", "capacity_mw", "capacity_mw", MAX_MW),
+    ("lines", "reverse_capacity_mw", "reverse_capacity_mw", MAX_MW),
+    ("interconnectors", "export_mw", "export_mw", MAX_MW),
+    ("interconnectors", "import_mw", "import_mw", MAX_MW),
+    ("supply", "capacity_mw", "capacity_mw", MAX_MW),
+    ("supply", "storage_mwh", "storage_mwh", MAX_MWH),
+    ("supply", "inflow_mwh", "inflow_mwh", MAX_MWH),
+    ("supply", "marginal_cost_nok_per_mwh", "marginal_cost_nok_per_mwh", MAX_NOK_PER_MWH),
+    ("applicants", "requested_mw", "requested_mw", MAX_MW),
+    ("applicants", "existing_mw", "existing_mw", MAX_MW),
+    ("applicants", "ramp_mw_per_h", "ramp_mw_per_h", MAX_MW),
+    ("applicants", "own_capacity_mw", "own_supply.capacity_mw", MAX_MW),
+    ("applicants", "own_cost_nok_per_mwh", "own_supply.cost_nok_per_mwh", MAX_NOK_PER_MWH),
+    ("applicants", "weight_nok_per_mwh", "weight_nok_per_mwh", MAX_NOK_PER_MWH),
+    ("applicants", "value_of_lost_load_nok_per_mwh", "value_of_lost_load_nok_per_mwh",
+     MAX_NOK_PER_MWH),
+    ("protected_demand", "requested_mw", "demand_mw", MAX_MW),
+    ("protected_demand", "weight_nok_per_mwh", "weight_nok_per_mwh", MAX_NOK_PER_MWH),
+    ("protected_demand", "value_of_lost_load_nok_per_mwh", "value_of_lost_load_nok_per_mwh",
+     MAX_NOK_PER_MWH),
+)
+"""(section, attribute of the resolved entry, field in the file, largest size allowed)."""
+
+
+def _check_magnitudes(tree: SourceTree, instance: inst.Instance,
+                      spec: InstanceFile) -> list[Problem]:
+    """Every number (after defaults, series scaling) within the planner's stated range."""
+    n = len(spec.applicants)
+    entries = {"markets": instance.markets, "lines": instance.lines,
+               "interconnectors": instance.interconnectors, "supply": instance.supply,
+               "applicants": instance.applicants[:n], "protected_demand": instance.applicants[n:]}
+    problems = []
+    for section, attr, field, limit in _MAGNITUDES:
+        for i, entry in enumerate(entries[section]):
+            value = getattr(entry, attr)
+            if value is None:
+                continue
+            largest = float(np.max(np.abs(value))) if np.size(value) else 0.0
+            if largest > limit:
+                problems.append(tree.problem([section, i, *field.split(".")],
+                                f"{largest:.4g} is beyond the planner's range (at most {limit:.0e} "
+                                "in size); check the unit"))
     return problems

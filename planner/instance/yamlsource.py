@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -73,6 +74,7 @@ def read_document(path: Path) -> SourceTree:
                                   f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
     except OSError as exc:
         raise InputError([Problem(where, None, None, "", f"cannot read: {exc.strerror}")]) from None
+    _check_brackets(text, where)
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
     try:
@@ -83,11 +85,27 @@ def read_document(path: Path) -> SourceTree:
         msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
         raise InputError([Problem(where, line, col, "", f"not valid YAML/JSON: {msg}")]) from None
     except (YAMLError, RecursionError, ValueError) as exc:
-        raise InputError([Problem(where, None, None, "", f"not valid YAML/JSON: {exc}")]) from None
+        text = " ".join(str(exc).split())  # one line per problem
+        raise InputError([Problem(where, None, None, "", f"not valid YAML/JSON: {text}")]) from None
     if not isinstance(root, CommentedMap):
         raise InputError([Problem(where, 1, 1, "", "the file must hold a mapping of keys")])
     _check_depth(root, where)
     return SourceTree(path, root)
+
+
+def _check_brackets(text: str, where: str) -> None:
+    """Refuse flow collections nested deeper than MAX_DEPTH before parsing: ruamel's scanner
+    takes time quadratic in the nesting ('[' × 5000 takes minutes). Brackets inside quoted
+    strings count too, which only matters beyond MAX_DEPTH of them."""
+    codes = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    step = (np.isin(codes, (ord("["), ord("{"))).astype(np.int32)
+            - np.isin(codes, (ord("]"), ord("}"))).astype(np.int32))
+    depth = np.cumsum(step)
+    if depth.size and depth.max() > MAX_DEPTH:
+        at = int(np.argmax(depth > MAX_DEPTH))
+        line = text.encode("utf-8")[:at].count(b"\n") + 1
+        raise InputError([Problem(where, line, None, "",
+                                  f"brackets nested deeper than {MAX_DEPTH} levels")])
 
 
 def _check_depth(root: Any, where: str) -> None:

@@ -23,7 +23,9 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M"
 """Hours in the CSV files: ISO 8601 without seconds."""
 
 TABLES = ("allocation", "dispatch", "flows", "prices", "storage", "curtailment")
-"""The result tables, in the order of the reports; each is written as ``<name>.csv``."""
+"""The result tables the reports show, in their order; each is written as ``<name>.csv``. The
+evidence tables for planner verify and explain (applicants, generation, binding) are written as
+CSV too, but stay out of the reports."""
 
 REQUIRED_COLUMNS = {
     "allocation": ("applicant", "zone", "class", "protected", "requested_mw", "granted_mw",
@@ -41,7 +43,8 @@ REQUIRED_COLUMNS = {
 SUMMARY_KEYS = ("instance", "hours", "status", "objective_nok", "objective_terms_nok", "kpis")
 """Keys the reports read from summary.json."""
 
-TEXT_COLUMNS = ("applicant", "zone", "class", "link", "kind", "from", "to", "reservoir")
+TEXT_COLUMNS = ("applicant", "zone", "class", "link", "kind", "from", "to", "reservoir", "supply",
+                "family", "entity", "bound")
 """Columns read back as text, so that a zone called 'NO' or '1' stays the string it was."""
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -133,8 +136,7 @@ def write_json(data: dict, path: Path) -> None:
 
 
 def write_csv_tables(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
-    """``<name>.csv`` for each result table (allocation, dispatch, flows, prices, storage,
-    curtailment)."""
+    """``<name>.csv`` for each table given."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, df in tables.items():
