@@ -89,6 +89,8 @@ class Session:
         self.structure = structure_key(inst)
         self.built_weights = {a.name: a.weight_nok_per_mwh for a in inst.applicants}
         self.policy_rows: list[int] = []
+        self.limit_rows: dict[str, int] = {}
+        """Row of the current policy's export cap or domestic floor, by policy field."""
         self.solved = False
         self.builds += 1
         self.build_s = time.perf_counter() - start
@@ -162,6 +164,7 @@ class Session:
             n = len(idx)
             self.highs.changeRowsBounds(n, idx, np.full(n, -INF), np.full(n, INF))
             self.policy_rows = []
+            self.limit_rows = {}
 
     def _add_limits(self, inst: Instance, policy: PolicySpec) -> None:
         """Rows for the policy's export cap, domestic floor and reserve margin."""
@@ -169,11 +172,13 @@ class Session:
             cols = self.trade_columns()
             self._add_row(-INF, per_horizon_mwh(inst, policy.export_cap_twh), cols,
                           np.ones(len(cols)))
+            self.limit_rows["export_cap_twh"] = self.policy_rows[-1]
         if policy.domestic_floor_twh is not None:
             parts = [self.served_energy(a) for a in inst.applicants if a.load_class != "exports"]
             cols = np.concatenate([p[0] for p in parts])
             coefs = np.concatenate([p[1] for p in parts])
             self._add_row(per_horizon_mwh(inst, policy.domestic_floor_twh), INF, *_merge(cols, coefs))
+            self.limit_rows["domestic_floor_twh"] = self.policy_rows[-1]
         if policy.reserve_margin is not None:
             rm = policy.reserve_margin
             for zone in (None,) if rm.scope == "system" else inst.zones:
