@@ -37,10 +37,12 @@ class Comparison:
 
 
 def run_policies(inst: Instance, policies: list[PolicySpec | None], options: SolverOptions,
+                 warm: bool = True,
                  progress: Callable[[str], None] | None = None) -> list[PolicyRun]:
     """Solve every policy in one session, in the order given; policies that change connection
-    terms (and so rebuild the model) run after those that keep the built structure."""
-    session = Session(inst, options)
+    terms (and so rebuild the model) run after those that keep the built structure.
+    ``warm=False`` solves each from scratch (same answers; for checks and benchmarks)."""
+    session = Session(inst, options, warm=warm)
     base_key = structure_key(inst)
     order = sorted(range(len(policies)),
                    key=lambda k: structure_key(apply_policy(inst, policies[k])) != base_key)
@@ -128,10 +130,10 @@ def comparison_table(runs: list[PolicyRun], baseline: str, base: Instance) -> pd
 
 
 def compare(inst: Instance, policies: list[PolicySpec | None], baseline: str,
-            options: SolverOptions | None = None,
+            options: SolverOptions | None = None, warm: bool = True,
             progress: Callable[[str], None] | None = None) -> Comparison:
     """Solve the policies (``None`` is the base instance, named ``base``) and compare them."""
-    runs = run_policies(inst, policies, options or SolverOptions(), progress)
+    runs = run_policies(inst, policies, options or SolverOptions(), warm, progress)
     return Comparison(baseline, runs, comparison_table(runs, baseline, inst))
 
 
