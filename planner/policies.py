@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planner.errors import InputError, Problem
 from planner.instance.instance import Applicant, Instance
-from planner.instance.load import validate
+from planner.instance.load import load_presets, validate
 from planner.instance.schema import Name, NonNegative, Share, Source, Strict_
 from planner.instance.yamlsource import SourceTree, read_document
 
@@ -123,7 +123,7 @@ def select(policies: dict[str, PolicySpec], names: list[str], where: str) -> lis
 
 
 def _check_policies(tree: SourceTree, specs: list[PolicySpec], inst: Instance) -> list[Problem]:
-    classes = sorted({a.load_class for a in inst.applicants})
+    classes = sorted(load_presets().load_classes)  # a policy file may serve several instances
     apps = {a.name: a for a in inst.applicants}
     problems: list[Problem] = []
     counts = Counter(p.name for p in specs)
