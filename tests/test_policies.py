@@ -4,8 +4,8 @@ policies, and located errors for bad overrides."""
 
 from __future__ import annotations
 
-import copy
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from test_properties import SETTINGS, instances, scale_of, scaled
 import planner
 from planner.cli import cli
 from planner.policies import PolicySpec, load_policies
-from planner.session import Session
+from planner.session import Session, firm_supply_mw
 from planner.solve import run_highs
 
 NORWAY = REPO / "instances" / "norway-2030.yaml"
@@ -169,8 +169,7 @@ def test_limits_hold_in_the_result_tables():
     net = (capped.dispatch["exports_mw"] - capped.dispatch["imports_mw"]).sum()
     assert net <= cap * 1e6 * inst.hours / 8760 + 1e-6
     alloc = session.solve(policy(reserve_margin={"margin": 0.1})).result.allocation
-    firm = (alloc["granted_firm_mw"]).sum()
-    from planner.session import firm_supply_mw
+    firm = alloc["granted_firm_mw"].sum()
     assert 1.1 * firm <= firm_supply_mw(inst, None) + 1e-6
 
 
@@ -192,7 +191,6 @@ def test_norway_policies_solve_on_a_teaching_week(tmp_path):
     section = {"policies": read_yaml(NORWAY)["policies"]}
     inst = planner.load_instance(WEEK)
     firm = sum(a.existing_mw * a.firm_share for a in inst.applicants)
-    from planner.session import firm_supply_mw
     feasible = firm_supply_mw(inst, None) >= 1.4 * firm
     if not feasible:
         section["policies"][-1]["reserve_margin"]["margin"] = firm_supply_mw(inst, None) / firm - 1.01
@@ -274,20 +272,21 @@ def test_bad_override_is_located_with_exit_code_2(tmp_path, entry, pattern):
         res = CliRunner().invoke(cli, args)
         assert res.exit_code == 2, res.output
         assert_no_traceback(res.output)
-        import re
         assert re.search(pattern, res.output), res.output
     assert not (tmp_path / "o").exists()
 
 
-def test_bad_policy_in_the_instance_file_is_located(tmp_path):
-    spec = read_yaml(HAND)
-    spec["policies"] = [{"name": "a"}, {"name": "a", "classes": {"industry": {"weight": 3}}}]
-    path = write_instance(spec, tmp_path / "hand.yaml")
-    copy.deepcopy(spec)
-    res = CliRunner().invoke(cli, ["validate", str(path)])
+@pytest.mark.parametrize("policies,message", [
+    ([{"name": "a", "classes": {"industry": {"weight": 3}}}],
+     "policies[0].classes.industry.weight: unknown key"),
+    ([{"name": "a"}, {"name": "a", "tiers": "queue"}], "policies[1].name: duplicate policy name 'a'"),
+])
+def test_bad_policy_in_the_instance_file_is_located(tmp_path, policies, message):
+    """Schema problems first, then names (as for the instance itself)."""
+    spec = read_yaml(HAND) | {"policies": policies}
+    res = CliRunner().invoke(cli, ["validate", str(write_instance(spec, tmp_path / "hand.yaml"))])
     assert res.exit_code == 2
-    assert "policies[1].classes.industry.weight: unknown key" in res.output
-    assert "policies[1].name: duplicate policy name 'a'" in res.output
+    assert re.search(r"hand\.yaml:\d+:\d+: " + re.escape(message), res.output), res.output
 
 
 def test_unknown_policy_and_bad_vary_are_input_errors(tmp_path):
