@@ -222,9 +222,10 @@ class Session:
         self._relax_policy_rows()
         cost = self.costs(inst)
         stages: list[Stage] = []
+        if policy is not None:
+            self._add_limits(inst, policy)
         try:
             if policy is not None:
-                self._add_limits(inst, policy)
                 stages = self._tier_stages(inst, policy, cost)
             self._set_costs(cost)
             t0 = time.perf_counter()
