@@ -58,6 +58,10 @@ class Stage:
     iterations: int
     skipped: bool = False
     """The previous stage's solution already reached this tier's largest possible value."""
+    hold_row: int | None = None
+    priority_cost: float = 0.0
+    """NOK of the full objective given up per NOK of this tier's value held: minus the dual of
+    the tier's hold row in the final stage (0 where the hold does not bind)."""
 
 
 @dataclass
@@ -235,6 +239,8 @@ class Session:
                 raise
             raise InfeasibleError(f"policy '{policy.name}': {exc}; its limits "
                                   f"({_limits_text(policy)}) cannot all be met") from None
+        for stage in stages:
+            stage.priority_cost = -float(sol.row_dual[stage.hold_row])
         stages.append(Stage("final", sol.objective, sol.objective, time.perf_counter() - t0,
                             sol.iterations["simplex"] + sol.iterations["ipm"]))
         timings = {"build_s": self.build_s if rebuilt or self.builds == 1 else 0.0,
@@ -244,7 +250,7 @@ class Session:
             "name": policy.name if policy else None,
             "rebuilt": rebuilt,
             "tier_tolerance": policy.tier_tolerance if policy and policy.tiers else None,
-            "stages": [vars(s) for s in stages],
+            "stages": [{k: v for k, v in vars(s).items() if k != "hold_row"} for s in stages],
         }
         timings["total_s"] = time.perf_counter() - start
         return PolicyRun(policy.name if policy else "base", result, stages, rebuilt)
@@ -279,6 +285,7 @@ class Session:
                                     sol.iterations["simplex"] + sol.iterations["ipm"]))
             value = stages[-1].value_nok
             self._add_row(value - tol * max(1.0, abs(value)), INF, cols, cost[cols])
+            stages[-1].hold_row = self.policy_rows[-1]
         return stages
 
 

@@ -61,6 +61,9 @@ def test_hand_tiers_miner_first():
     assert alloc.loc["electrolyser", "granted_mw"] == pytest.approx(0, abs=1e-9)
     prices = run.result.prices
     assert prices[["North", "South"]].to_numpy() == pytest.approx(np.array([[0, 0], [20_550] * 2]))
+    # Priority cost: 1 MWh less for the miner (550 NOK of its value) lets 1 MWh more reach the
+    # homes in hour 1 (+20 550 NOK): 20 000 / 550 = 36.36 NOK per NOK held.
+    assert run.stages[0].priority_cost == pytest.approx(20_000 / 550)
     # without the tier the miner loses energy: the priority has a cost
     assert planner.solve(inst).summary["objective_nok"] > -161_900
 
