@@ -6,7 +6,8 @@ Breakpoints are where the optimal allocation changes between steps. Where the LP
 information gives the exact range, it is used and marked ``exact``: HiGHS's cost ranging when
 the swept weight is the cost of a single column (a firm applicant without existing capacity:
 its grant), and its bound ranging of the cap or floor row. Elsewhere the breakpoint lies
-between two grid values (``grid``); more steps narrow it.
+between two grid values (``grid``); more steps narrow it. An exact breakpoint is the first
+basis change after the lower value; should the interval hold more than one, more steps show them.
 """
 
 from __future__ import annotations

@@ -309,3 +309,30 @@ def test_impossible_reserve_margin_is_infeasible_with_exit_code_3(tmp_path):
     assert res.exit_code == 3
     assert "reserve margin 50% cannot hold" in res.output
     assert not (tmp_path / "o").exists()
+
+
+def test_exact_weight_breakpoint_from_cost_ranging(tmp_path):
+    """A firm applicant without existing capacity has one column (its grant), so HiGHS's cost
+    ranging gives the exact weight where its allocation changes: just below the reported
+    breakpoint the allocation is that of the lower grid value, just above it that of the
+    upper one."""
+    spec = read_yaml(HAND)
+    spec["applicants"].append({"name": "plant", "zone": "South", "class": "industry",
+                               "requested_mw": 10, "profile": 1.0})
+    path = write_instance(spec, tmp_path / "hand-plant.yaml")
+    inst = planner.load_instance(path)
+    from planner.sweep import sweep, with_value
+    result = sweep(inst, None, "weight:plant", np.linspace(0, 3000, 4))
+    exact = result.breakpoints[result.breakpoints["method"] == "exact"]
+    assert len(exact) >= 1
+    session = Session(inst)
+
+    def granted(weight: float) -> np.ndarray:
+        run = session.solve(with_value(None, "weight:plant", weight, inst))
+        return run.result.allocation["granted_mw"].to_numpy()
+
+    grid = {v: g["granted_mw"].to_numpy() for v, g in result.allocation.groupby("value")}
+    for row in exact.itertuples():
+        assert row.from_value < row.breakpoint <= row.to_value
+        assert granted(row.breakpoint - 1e-3) == pytest.approx(grid[row.from_value], abs=1e-6)
+        assert granted(row.breakpoint + 1e-3) == pytest.approx(grid[row.to_value], abs=1e-6)
