@@ -98,6 +98,7 @@ class Session:
         self.solved = False
         self.builds += 1
         self.build_s = time.perf_counter() - start
+        """Build and compile time (s), reported with the next solve."""
         H = inst.hours
         sl = self.lp.col_slices
         self._cols: dict[str, dict[str, np.ndarray]] = {}
@@ -243,8 +244,8 @@ class Session:
             stage.priority_cost = -float(sol.row_dual[stage.hold_row])
         stages.append(Stage("final", sol.objective, sol.objective, time.perf_counter() - t0,
                             sol.iterations["simplex"] + sol.iterations["ipm"]))
-        timings = {"build_s": self.build_s if rebuilt or self.builds == 1 else 0.0,
-                   "solve_s": sum(s.seconds for s in stages)}
+        timings = {"build_s": self.build_s, "solve_s": sum(s.seconds for s in stages)}
+        self.build_s = 0.0
         result = build_result(self.model, ModelIndex(inst), sol, timings)
         result.summary["policy"] = {
             "name": policy.name if policy else None,

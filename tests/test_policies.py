@@ -258,6 +258,8 @@ BAD = [
      r"policies\[0\]\.applicants\.homes: protected demand is always firm"),
     ({"name": "x", "reserve_margin": {"margin": -1}},
      r"policies\[0\]\.reserve_margin\.margin: must be greater than or equal to 0"),
+    ({"name": "x", "queue_order": ["miner", "homes"]},
+     r"policies\[0\]\.queue_order\[1\]: unknown queued applicant 'homes'"),
     ({"name": "x", "tiers": [["miner"], ["miner"]]},
      r"policies\[0\]\.tiers\[0\]\[0\]: 'miner' is in more than one tier"),
 ]
@@ -336,3 +338,22 @@ def test_exact_weight_breakpoint_from_cost_ranging(tmp_path):
         assert row.from_value < row.breakpoint <= row.to_value
         assert granted(row.breakpoint - 1e-3) == pytest.approx(grid[row.from_value], abs=1e-6)
         assert granted(row.breakpoint + 1e-3) == pytest.approx(grid[row.to_value], abs=1e-6)
+
+
+def test_queue_order_decides_first_come_first_served():
+    """With `tiers: queue` the queue order is the priority: the miner first in the queue is
+    served fully (60 MWh, as in test_hand_tiers_miner_first); with the smelter first it gets
+    less, and the smelter at least as much as with the miner first."""
+    inst = planner.load_instance(HAND)
+    session = Session(inst)
+
+    def served(order: list[str]) -> dict[str, float]:
+        run = session.solve(policy(tiers="queue", queue_order=order))
+        assert run.result.allocation.set_index("applicant").loc[order[0], "queue_position"] == 1
+        return run.result.allocation.set_index("applicant")["served_mwh"].to_dict()
+
+    miner_first = served(["miner", "smelter", "electrolyser"])
+    smelter_first = served(["smelter", "miner", "electrolyser"])
+    assert miner_first["miner"] == pytest.approx(60, abs=1e-3)
+    assert smelter_first["miner"] < miner_first["miner"] - 1
+    assert smelter_first["smelter"] >= miner_first["smelter"] - 1e-6
