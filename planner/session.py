@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 
 from planner.api import staged_columns
@@ -93,6 +94,8 @@ class Session:
         self.structure = structure_key(inst)
         self.built_weights = {a.name: a.weight_nok_per_mwh for a in inst.applicants}
         self.policy_rows: list[int] = []
+        self.stale_rows: list[int] = []
+        """Freed rows of earlier policies, deleted once a solve has made them basic."""
         self.limit_rows: dict[str, int] = {}
         """Row of the current policy's export cap or domestic floor, by policy field."""
         self.solved = False
@@ -162,12 +165,26 @@ class Session:
         self.policy_rows.append(self.highs.getNumRow() - 1)
 
     def _relax_policy_rows(self) -> None:
-        """Free the previous policy's rows (bounds ±inf): they stay in HiGHS, so the basis
-        remains valid, and no longer constrain anything."""
+        """Free the previous policy's rows (bounds ±inf) instead of deleting them: deleting a
+        row that is nonbasic would invalidate the basis. Freed rows that a later solve has made
+        basic are deleted then, which keeps the basis valid, so rows do not pile up."""
+        basis = self.highs.getBasis()
+        stale = [r for r in self.stale_rows
+                 if not basis.valid or basis.row_status[r] == highspy.HighsBasisStatus.kBasic]
+        if stale:
+            gone = np.array(sorted(stale), dtype=np.int32)
+            self.highs.deleteRows(len(gone), gone)
+
+            def shift(rows: list[int]) -> list[int]:  # row indices after the deletion
+                return [r - int(np.searchsorted(gone, r)) for r in rows]
+
+            self.stale_rows = shift([r for r in self.stale_rows if r not in stale])
+            self.policy_rows = shift(self.policy_rows)
         if self.policy_rows:
             idx = np.array(self.policy_rows, dtype=np.int32)
             n = len(idx)
             self.highs.changeRowsBounds(n, idx, np.full(n, -INF), np.full(n, INF))
+            self.stale_rows += self.policy_rows
             self.policy_rows = []
             self.limit_rows = {}
 
