@@ -512,6 +512,13 @@ FIRM_SUPPLY_MW = 36353.3  # reservoir hydro + gas + interconnector import (plann
 FIRM_DEMAND_EXISTING_MW = 25229.9  # protected peaks + firm share of existing connections
 MAX_RESERVE_MARGIN = FIRM_SUPPLY_MW / FIRM_DEMAND_EXISTING_MW - 1  # 0.44
 
+
+
+def class_weights(**weights: float) -> dict[str, dict[str, float]]:
+    """A policy's ``classes`` section that sets only weights (NOK/MWh)."""
+    return {cls: {"weight_nok_per_mwh": w} for cls, w in weights.items()}
+
+
 POLICIES: list[dict[str, Any]] = [
     {"name": "status_quo",
      "description": "The base instance unchanged: every applicant's weight is its class preset "
@@ -534,11 +541,8 @@ POLICIES: list[dict[str, Any]] = [
                "training 900 NOK/MWh: ESTIMATE from 4-5 jobs per MW (§6b, disputed). Hydrogen "
                "700: ESTIMATE (decarbonises fertiliser and industry). Mining 100: ESTIMATE (few "
                "local jobs; the government moved to stop new PoW data centres in 2025, §5c).",
-     "classes": {"industry": {"weight_nok_per_mwh": 1700.0},
-                 "ai_inference": {"weight_nok_per_mwh": 1500.0},
-                 "ai_training": {"weight_nok_per_mwh": 900.0},
-                 "hydrogen": {"weight_nok_per_mwh": 700.0},
-                 "bitcoin_mining": {"weight_nok_per_mwh": 100.0}}},
+     "classes": class_weights(industry=1700.0, ai_inference=1500.0, ai_training=900.0,
+                              hydrogen=700.0, bitcoin_mining=100.0)},
     {"name": "market",
      "description": "Weights = willingness to pay: each MWh goes to whoever would pay most for "
                     "it, as in a market with no priority rules. Industry's willingness to pay is "
@@ -547,11 +551,8 @@ POLICIES: list[dict[str, Any]] = [
                "550 (§5c break-even net of costs); industry 45 EUR/MWh x 11.6 = 522 NOK/MWh "
                "(ESTIMATE: long-term contract level of the smelters); hydrogen 40 EUR/MWh "
                "(§8 item 8).",
-     "classes": {"ai_training": {"weight_nok_per_mwh": 1500.0},
-                 "ai_inference": {"weight_nok_per_mwh": 1800.0},
-                 "bitcoin_mining": {"weight_nok_per_mwh": 550.0},
-                 "industry": {"weight_nok_per_mwh": round(45 * EUR_NOK, 1)},
-                 "hydrogen": {"weight_nok_per_mwh": round(40 * EUR_NOK, 1)}}},
+     "classes": class_weights(ai_training=1500.0, ai_inference=1800.0, bitcoin_mining=550.0,
+                              industry=round(45 * EUR_NOK, 1), hydrogen=round(40 * EUR_NOK, 1))},
     {"name": "flexible_mining",
      "description": "Miners only on interruptible terms (firm share 0, any curtailment) and used "
                     "to balance the system: they come last, after every other load and after "
