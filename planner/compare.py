@@ -54,10 +54,10 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
     return [runs[k] for k in range(len(policies))]
 
 
-def _applicant_metrics(run: PolicyRun, base: Instance) -> pd.DataFrame:
-    """Per applicant: granted MW, served MWh, value at the baseline's weights, rank."""
+def _applicant_metrics(run: PolicyRun, reference: Instance) -> pd.DataFrame:
+    """Per applicant: granted MW, served MWh, value at the reference (baseline) weights, rank."""
     alloc = run.result.allocation
-    apps = {a.name: a for a in base.applicants}
+    apps = {a.name: a for a in reference.applicants}
     weight = alloc["applicant"].map(lambda n: apps[n].weight_nok_per_mwh)
     voll = alloc["applicant"].map(lambda n: apps[n].value_of_lost_load_nok_per_mwh)
     own_cost = alloc["applicant"].map(lambda n: apps[n].own_cost_nok_per_mwh)
@@ -77,12 +77,13 @@ def _applicant_metrics(run: PolicyRun, base: Instance) -> pd.DataFrame:
                       for m, u, v in frames], ignore_index=True)
 
 
-def policy_metrics(run: PolicyRun, base: Instance) -> pd.DataFrame:
-    """The long metric rows of one policy (section, item, metric, unit, value)."""
+def policy_metrics(run: PolicyRun, reference: Instance) -> pd.DataFrame:
+    """The long metric rows of one policy (section, item, metric, unit, value); values of the
+    loads at the weights of ``reference``, the baseline policy's instance."""
     res = run.result
     alloc, dispatch, summary = res.allocation, res.dispatch, res.summary
     rows: list[tuple[str, str, str, str, float]] = []
-    applicant_rows = _applicant_metrics(run, base)
+    applicant_rows = _applicant_metrics(run, reference)
     base_value = applicant_rows.query("metric == 'value_at_baseline_weights_nok'")["value"].sum()
     terms = summary["objective_terms_nok"]
     system = {
@@ -119,9 +120,10 @@ def policy_metrics(run: PolicyRun, base: Instance) -> pd.DataFrame:
     return pd.concat([frame, applicant_rows], ignore_index=True)
 
 
-def comparison_table(runs: list[PolicyRun], baseline: str, base: Instance) -> pd.DataFrame:
+def comparison_table(runs: list[PolicyRun], baseline: str) -> pd.DataFrame:
     """Every policy's metrics with the baseline's value and the change against it."""
-    long = pd.concat([policy_metrics(r, base).assign(policy=r.policy) for r in runs],
+    reference = next(r for r in runs if r.policy == baseline).result.instance
+    long = pd.concat([policy_metrics(r, reference).assign(policy=r.policy) for r in runs],
                      ignore_index=True)
     ref = long[long["policy"] == baseline][[*KEYS, "value"]].rename(columns={"value": "baseline"})
     table = long.merge(ref, on=KEYS, how="left")
@@ -134,7 +136,7 @@ def compare(inst: Instance, policies: list[PolicySpec | None], baseline: str,
             progress: Callable[[str], None] | None = None) -> Comparison:
     """Solve the policies (``None`` is the base instance, named ``base``) and compare them."""
     runs = run_policies(inst, policies, options or SolverOptions(), warm, progress)
-    return Comparison(baseline, runs, comparison_table(runs, baseline, inst))
+    return Comparison(baseline, runs, comparison_table(runs, baseline))
 
 
 def write_comparison(comp: Comparison, out: Path) -> list[Path]:

@@ -357,3 +357,19 @@ def test_queue_order_decides_first_come_first_served():
     assert miner_first["miner"] == pytest.approx(60, abs=1e-3)
     assert smelter_first["miner"] < miner_first["miner"] - 1
     assert smelter_first["smelter"] >= miner_first["smelter"] - 1e-6
+
+
+def test_values_are_measured_at_the_baseline_policy_weights():
+    """With a reweighting policy as the baseline, every policy's loads are valued at its
+    weights: for the baseline itself that is its own value column; for the base, the miner's
+    served energy is valued at 900 instead of 550 NOK/MWh."""
+    inst = planner.load_instance(HAND)
+    dear = policy(name="dear_mining", classes={"bitcoin_mining": {"weight_nok_per_mwh": 900}})
+    comp = planner.compare(inst, [None, dear], baseline="dear_mining")
+    t = comp.table.set_index(["policy", "section", "item", "metric"])["value"]
+    own = {r.policy: r.result.allocation for r in comp.runs}
+    key = ("system", "all", "loads_value_at_baseline_weights_nok")
+    assert t[("dear_mining", *key)] == pytest.approx(own["dear_mining"]["value_nok"].sum())
+    base = own["base"].set_index("applicant")
+    expected = base["value_nok"].sum() + (900 - 550) * base.loc["miner", "served_mwh"]
+    assert t[("base", *key)] == pytest.approx(expected)
