@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -100,16 +100,38 @@ def load_policies(inst: Instance, policy_file: Path | None = None) -> dict[str, 
     (schema, unknown names, duplicates) is raised together as one located InputError."""
     if policy_file is not None:
         tree = read_document(Path(policy_file))
-        specs = validate(tree, PolicyFile).policies
+        specs = validate(tree, PolicyFile, _merge_tier_branches).policies
     elif inst.path is not None:
         tree = read_document(inst.path)
-        specs = validate(tree, PolicySection).policies
+        specs = validate(tree, PolicySection, _merge_tier_branches).policies
     else:
         return {}
     problems = _check_policies(tree, specs, inst)
     if problems:
         raise InputError(problems)
     return {p.name: p for p in specs}
+
+
+_QUEUE_TAG = "literal['queue']"
+
+
+def _merge_tier_branches(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``tiers`` is 'queue' or a list of tiers; report one problem in the user's terms, not
+    one per branch of the union: a scalar gets one message, a list its items' problems."""
+    out = []
+    for err in errors:
+        loc = list(err["loc"])
+        tag = next((i for i, k in enumerate(loc) if k == _QUEUE_TAG
+                    or (isinstance(k, str) and k.startswith("list[list["))), None)
+        if tag is None:
+            out.append(err)
+        elif loc[tag] == _QUEUE_TAG and not isinstance(err.get("input"), list):
+            out.append({**err, "loc": tuple(loc[:tag]), "type": "tiers",
+                        "msg": "must be 'queue' or a list of tiers, each a list of class or "
+                               "applicant names"})
+        elif loc[tag] != _QUEUE_TAG and err["type"] != "list_type":
+            out.append({**err, "loc": tuple(loc[:tag] + loc[tag + 1:])})
+    return out
 
 
 def select(policies: dict[str, PolicySpec], names: list[str], where: str) -> list[PolicySpec]:
