@@ -176,6 +176,9 @@ def _check_policies(tree: SourceTree, specs: list[PolicySpec], inst: Instance) -
             if name not in apps or apps[name].protected:
                 unknown("queued applicant", name, [*loc, "queue_order", k],
                         [a for a in apps if not apps[a].protected])
+            elif name in (p.queue_order or [])[:k]:
+                problems.append(tree.problem([*loc, "queue_order", k],
+                                             f"'{name}' is listed twice; give each applicant once"))
         if isinstance(p.tiers, list):
             members = Counter(m for tier in p.tiers for m in tier)
             for t, tier in enumerate(p.tiers):

@@ -264,6 +264,8 @@ BAD = [
      r"policies\[0\]\.tiers\[1\]: list should have at least 1 item"),
     ({"name": "x", "queue_order": ["miner", "homes"]},
      r"policies\[0\]\.queue_order\[1\]: unknown queued applicant 'homes'"),
+    ({"name": "x", "queue_order": ["miner", "smelter", "miner"]},
+     r"policies\[0\]\.queue_order\[2\]: 'miner' is listed twice"),
     ({"name": "x", "tiers": [["miner"], ["miner"]]},
      r"policies\[0\]\.tiers\[0\]\[0\]: 'miner' is in more than one tier"),
 ]
