@@ -528,7 +528,8 @@ POLICIES: list[dict[str, Any]] = [
      "source": "models/load_classes.yaml; §5, §6."},
     {"name": "first_come_first_served",
      "description": "Connection in order of request (\"først til mølla\"): protected demand "
-                    "first, then each applicant in queue order as its own priority tier, solved "
+                    "first, then the obligations of connections that already exist, then each "
+                    "applicant's new capacity in queue order, each its own priority tier, solved "
                     "lexicographically; exports and trade only after the whole queue.",
      "source": "Statnett's queue practice with the maturity regime from 1 Jan 2025 (NEM §§ 3-4, "
                "3-5), §5f [statnett_2023].",

@@ -11,7 +11,7 @@ limits and tiers become LP rows in ``planner.session``. docs/policies.md describ
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,11 +24,31 @@ from planner.instance.schema import Name, NonNegative, Share, Source, Strict_
 from planner.instance.yamlsource import SourceTree, read_document
 
 QUEUE = "queue"
-"""``tiers: queue``: protected demand first, then one tier per queue position."""
+"""``tiers: queue``: protected demand, then existing connections, then one tier per queue
+position."""
 OTHERS = "*"
 """A tier member that stands for every applicant not named in another tier."""
 TRADE = "trade"
 """A tier member that stands for the interconnectors' export revenue − import cost."""
+EXISTING = "existing"
+"""A tier member that stands for the delivery obligations of every existing connection: the
+lost-load terms (value of lost load × unserved energy), not the applicants' other terms."""
+TOKENS = (OTHERS, TRADE, EXISTING)
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    """One priority tier resolved against an instance."""
+
+    applicants: tuple[Applicant, ...]
+    """Applicants whose whole value belongs to the tier."""
+    trade: bool = False
+    existing: bool = False
+
+    def label(self) -> str:
+        names = [a.name for a in self.applicants]
+        shown = names[:3] + ([f"+{len(names) - 3}"] if len(names) > 3 else [])
+        return ", ".join(shown + [TRADE] * self.trade + ["existing connections"] * self.existing)
 HOURS_PER_YEAR = 8760.0
 
 
@@ -184,9 +204,9 @@ def _check_policies(tree: SourceTree, specs: list[PolicySpec], inst: Instance) -
             for t, tier in enumerate(p.tiers):
                 for k, name in enumerate(tier):
                     where = [*loc, "tiers", t, k]
-                    if name not in apps and name not in classes and name not in (OTHERS, TRADE):
-                        unknown("tier member (class, applicant, '*' or 'trade')", name, where,
-                                classes + list(apps))
+                    if name not in apps and name not in classes and name not in TOKENS:
+                        unknown("tier member (class, applicant, '*', 'trade' or 'existing')",
+                                name, where, classes + list(apps))
                     elif members[name] > 1:
                         problems.append(tree.problem(where, f"'{name}' is in more than one tier"))
     return problems
@@ -223,23 +243,24 @@ def _queue_positions(inst: Instance, queue_order: list[str] | None) -> dict[str,
     return {name: k + 1 for k, name in enumerate([*queue_order, *(a.name for a in rest)])}
 
 
-def tier_members(inst: Instance, policy: PolicySpec) -> list[tuple[list[Applicant], bool]]:
-    """Each tier, highest first, as (its applicants, whether it holds the trade value)."""
+def tier_members(inst: Instance, policy: PolicySpec) -> list[TierSpec]:
+    """The policy's tiers, highest first, resolved against the (policy's) instance."""
     if policy.tiers is None:
         return []
     if policy.tiers == QUEUE:
-        protected = [a for a in inst.applicants if a.protected]
+        # first come, first served applies to new capacity: connections that exist keep their
+        # rights, so their obligations rank right after protected demand
+        protected = tuple(a for a in inst.applicants if a.protected)
         queued = sorted((a for a in inst.applicants if not a.protected),
                         key=lambda a: (a.queue_position is None, a.queue_position or 0))
-        return [(protected, False)] * bool(protected) + [([a], False) for a in queued]
+        return [TierSpec(protected), TierSpec((), existing=True), *(TierSpec((a,)) for a in queued)]
     named = {m for tier in policy.tiers for m in tier}
-    tiers = []
-    for tier in policy.tiers:
-        apps = [a for a in inst.applicants
-                if a.name in tier or a.load_class in tier
-                or (OTHERS in tier and a.name not in named and a.load_class not in named)]
-        tiers.append((apps, TRADE in tier))
-    return tiers
+    return [TierSpec(tuple(a for a in inst.applicants
+                           if a.name in tier or a.load_class in tier
+                           or (OTHERS in tier and a.name not in named
+                               and a.load_class not in named)),
+                     trade=TRADE in tier, existing=EXISTING in tier)
+            for tier in policy.tiers]
 
 
 def per_horizon_mwh(inst: Instance, twh_per_year: float) -> float:

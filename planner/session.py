@@ -279,16 +279,18 @@ class Session:
         stages: list[Stage] = []
         cumulative = np.zeros(len(cost), dtype=bool)
         x: np.ndarray | None = None
-        for k, (apps, trade) in enumerate(tier_members(inst, policy)):
-            parts = [self.applicant_columns(a.name) for a in apps]
-            if trade:
+        for k, tier in enumerate(tier_members(inst, policy)):
+            parts = [self.applicant_columns(a.name) for a in tier.applicants]
+            if tier.trade:
                 parts.append(self.trade_columns())
+            if tier.existing:
+                parts += [self._cols[a]["unserved_mw"] for a in self.index.with_unserved]
             if not parts:
                 continue
             cols = np.unique(np.concatenate(parts))
             cumulative[cols] = True
             best = _largest_value(cost[cols], self.lp.col_lower[cols], self.lp.col_upper[cols])
-            label = f"tier {k + 1}: " + ", ".join([a.name for a in apps][:3] + ["trade"] * trade)
+            label = f"tier {k + 1}: {tier.label()}"
             t0 = time.perf_counter()
             tol = policy.tier_tolerance
             if x is not None and cost[cols] @ x[cols] >= best - tol * max(1.0, abs(best)):

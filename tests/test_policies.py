@@ -347,22 +347,30 @@ def test_exact_weight_breakpoint_from_cost_ranging(tmp_path):
 
 
 def test_queue_order_decides_first_come_first_served():
-    """With `tiers: queue` the queue order is the priority: the miner first in the queue is
-    served fully (60 MWh, as in test_hand_tiers_miner_first); with the smelter first it gets
-    less, and the smelter at least as much as with the miner first."""
+    """hand.yaml with `tiers: queue`: homes, then existing connections (the smelter's 10 MW),
+    then the queue. Hour 1 is the tight one: the North has 40 MW of wind, the South 20 MW of gas
+    and the homes (30 MW) plus the smelter's existing 10 MW come first, so 20 MW must cross the
+    line and at most 20 MW are left for the miner in hour 1.
+
+    Miner first: miner 30 + 20 = 50 MWh; then the smelter's grant can only be what hour 1
+    leaves in the South: 20 + 20 − 30 = 10 MW, 20 MWh.
+    Smelter first: its grant g is served in both hours (served = g − unserved, and existing
+    connections keep unserved at 0), hour 1 allows 40 + 20 − 30 = 30 MW: g = 30, 60 MWh; the
+    line is full with the South's share in hour 1, so the miner gets only hour 0's 30 MWh."""
     inst = planner.load_instance(HAND)
     session = Session(inst)
 
     def served(order: list[str]) -> dict[str, float]:
-        run = session.solve(policy(tiers="queue", queue_order=order))
-        assert run.result.allocation.set_index("applicant").loc[order[0], "queue_position"] == 1
-        return run.result.allocation.set_index("applicant")["served_mwh"].to_dict()
+        run = session.solve(policy(tiers="queue", queue_order=order, tier_tolerance=0.0))
+        alloc = run.result.allocation.set_index("applicant")
+        assert alloc.loc[order[0], "queue_position"] == 1
+        assert alloc["unserved_mwh"].sum() == pytest.approx(0, abs=1e-6)
+        return alloc["served_mwh"].to_dict()
 
     miner_first = served(["miner", "smelter", "electrolyser"])
     smelter_first = served(["smelter", "miner", "electrolyser"])
-    assert miner_first["miner"] == pytest.approx(60, abs=1e-3)
-    assert smelter_first["miner"] < miner_first["miner"] - 1
-    assert smelter_first["smelter"] >= miner_first["smelter"] - 1e-6
+    assert (miner_first["miner"], miner_first["smelter"]) == pytest.approx((50, 20), abs=1e-6)
+    assert (smelter_first["miner"], smelter_first["smelter"]) == pytest.approx((30, 60), abs=1e-6)
 
 
 def test_values_are_measured_at_the_baseline_policy_weights():
