@@ -504,6 +504,83 @@ SOURCES = {
 
 
 # ---------------------------------------------------------------------------------------------
+# Policies: the regimes of the debate, each an override of the base (docs/policies.md)
+# ---------------------------------------------------------------------------------------------
+
+EUR_NOK = 11.6  # §4a, Norges Bank 2024 mean
+FIRM_SUPPLY_MW = 36353.3  # reservoir hydro + gas + interconnector import (planner.session)
+FIRM_DEMAND_EXISTING_MW = 25229.9  # protected peaks + firm share of existing connections
+MAX_RESERVE_MARGIN = FIRM_SUPPLY_MW / FIRM_DEMAND_EXISTING_MW - 1  # 0.44
+
+
+
+def class_weights(**weights: float) -> dict[str, dict[str, float]]:
+    """A policy's ``classes`` section that sets only weights (NOK/MWh)."""
+    return {cls: {"weight_nok_per_mwh": w} for cls, w in weights.items()}
+
+
+POLICIES: list[dict[str, Any]] = [
+    {"name": "status_quo",
+     "description": "The base instance unchanged: every applicant's weight is its class preset "
+                    "(willingness to pay or direct value added per MWh, models/load_classes.yaml) "
+                    "and its own connection terms; miners on the preset interruptible terms. The "
+                    "baseline of every comparison.",
+     "source": "models/load_classes.yaml; §5, §6."},
+    {"name": "first_come_first_served",
+     "description": "Connection in order of request (\"først til mølla\"): protected demand "
+                    "first, then the obligations of connections that already exist, then each "
+                    "applicant's new capacity in queue order, each its own priority tier, solved "
+                    "lexicographically; exports and trade only after the whole queue.",
+     "source": "Statnett's queue practice with the maturity regime from 1 Jan 2025 (NEM §§ 3-4, "
+               "3-5), §5f [statnett_2023].",
+     "tiers": "queue"},
+    {"name": "value_creation",
+     "description": "Weights from value added per MWh and jobs: industry at value added including "
+                    "ripple effects; inference (public digital services, health) above training; "
+                    "mining at about its local value added (hosting fees), far below the rest.",
+     "source": "Industry 1 700 NOK/MWh incl. ripple effects (THEMA, §6b). Inference 1 500 and "
+               "training 900 NOK/MWh: ESTIMATE from 4-5 jobs per MW (§6b, disputed). Hydrogen "
+               "700: ESTIMATE (decarbonises fertiliser and industry). Mining 100: ESTIMATE (few "
+               "local jobs; the government moved to stop new PoW data centres in 2025, §5c).",
+     "classes": class_weights(industry=1700.0, ai_inference=1500.0, ai_training=900.0,
+                              hydrogen=700.0, bitcoin_mining=100.0)},
+    {"name": "market",
+     "description": "Weights = willingness to pay: each MWh goes to whoever would pay most for "
+                    "it, as in a market with no priority rules. Industry's willingness to pay is "
+                    "its long-term contract level, far below AI's.",
+     "source": "AI training 1 500 and inference 1 800 NOK/MWh (presets, §4b, §5a); mining "
+               "550 (§5c break-even net of costs); industry 45 EUR/MWh x 11.6 = 522 NOK/MWh "
+               "(ESTIMATE: long-term contract level of the smelters); hydrogen 40 EUR/MWh "
+               "(§8 item 8).",
+     "classes": class_weights(ai_training=1500.0, ai_inference=1800.0, bitcoin_mining=550.0,
+                              industry=round(45 * EUR_NOK, 1), hydrogen=round(40 * EUR_NOK, 1))},
+    {"name": "flexible_mining",
+     "description": "Miners only on interruptible terms (firm share 0, any curtailment) and used "
+                    "to balance the system: they come last, after every other load and after "
+                    "trade, so they take only energy that would otherwise be spilled or curtailed.",
+     "source": "Connection with curtailment terms, NEM § 3-2(3) (§5f); miners switch off in "
+               "expensive hours (NRK 2022, §5c).",
+     "classes": {"bitcoin_mining": {"firm_share": 0.0, "max_curtailment_share": 1.0}},
+     "tiers": [["*", "trade"], ["bitcoin_mining"]]},
+    {"name": "domestic_first",
+     "description": "Exports capped: net exports over the interconnectors at most 5 TWh a year, "
+                    "about a quarter of 2024's 18.4 TWh, so the energy stays for domestic use.",
+     "source": "Net export 2024 18.4 TWh, 12-22 TWh in 2020-2025 (§2); cap: ESTIMATE of the "
+               "proposals to limit exports.",
+     "export_cap_twh": 5.0},
+    {"name": "reserve_margin",
+     "description": "A high reserve margin: (1 + 0.4) x firm demand granted may not exceed the "
+                    "firm supply capacity (reservoir turbines, gas, interconnector import). "
+                    "Systems holding 80-100 % reserves are the model, but in this instance even "
+                    "the load already connected allows at most "
+                    f"{MAX_RESERVE_MARGIN:.0%}, so 40 % is the highest round margin that holds.",
+     "source": "Capacities §1b, §3b; firm demand = protected peaks + firm share of existing "
+               "connections (this instance).",
+     "reserve_margin": {"margin": 0.4, "scope": "system"}},
+]
+
+
+# ---------------------------------------------------------------------------------------------
 # Random streams and generic series helpers
 # ---------------------------------------------------------------------------------------------
 
@@ -986,6 +1063,8 @@ def yaml_entry(key: str, value: Any, indent: int) -> list[str]:
 def yaml_item(item: Any, indent: int) -> list[str]:
     """Lines of one list item (``- ...``) at ``indent``."""
     pad = " " * indent
+    if isinstance(item, list):
+        return [f"{pad}- [" + ", ".join(yaml_scalar(v) for v in item) + "]"]
     if not isinstance(item, dict):
         return [f"{pad}- {yaml_scalar(item)}"]
     lines: list[str] = []
@@ -1180,6 +1259,7 @@ def build_document(res_avail: dict[str, float], existing: dict[str, np.ndarray]
         "supply": supply_entries(res_avail),
         "applicants": applicant_entries(),
         "protected_demand": protected_entries(existing),
+        "policies": POLICIES,
         "sources": SOURCES,
     }
 
@@ -1192,6 +1272,7 @@ SECTION_COMMENTS = {
     "applicants": "The connection queue (§5); queue_position 1 = earliest request.",
     "protected_demand": "General consumption per zone minus the existing applicants (§1c, §7a, "
                         "§7b, §9).",
+    "policies": "The regimes of the debate (docs/policies.md); `planner compare ... --all`.",
     "sources": "Citations referred to by the `source` fields ([key]).",
 }
 

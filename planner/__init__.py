@@ -6,6 +6,7 @@
 """
 
 from planner.api import solve
+from planner.compare import compare
 from planner.errors import (
     InfeasibleError,
     InputError,
@@ -15,7 +16,9 @@ from planner.errors import (
     UnboundedError,
 )
 from planner.instance.load import load_instance
+from planner.policies import PolicySpec, apply_policy, load_policies
 from planner.results import Result
+from planner.session import Session
 from planner.solve import SolverOptions
 
 __version__ = "0.1.0"
@@ -24,12 +27,17 @@ __all__ = [
     "InfeasibleError",
     "InputError",
     "PlannerError",
+    "PolicySpec",
     "Result",
+    "Session",
     "SolverError",
     "SolverLimitError",
     "SolverOptions",
     "UnboundedError",
     "__version__",
+    "apply_policy",
+    "compare",
     "load_instance",
+    "load_policies",
     "solve",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import highspy
@@ -13,7 +14,7 @@ from planner.errors import InfeasibleError, InputError
 from planner.instance.instance import Instance
 from planner.model import build_model
 from planner.model.index import ModelIndex
-from planner.model.lazy import storage_level_rows
+from planner.model.lazy import RowBlock, storage_level_rows
 from planner.report.run_record import record_run
 from planner.results import Result, build_result
 from planner.solve import (
@@ -36,27 +37,27 @@ def staged_columns(m, lp) -> np.ndarray:
 
 
 def add_violated_rows(h: highspy.Highs, lp: CompiledLP, ix: ModelIndex, sol: Solution,
-                      options: SolverOptions) -> Solution:
-    """Row generation for the hourly reservoir levels (planner/model/lazy.py): add the
-    storage_level rows the solution violates and re-solve from the last basis, until none is
-    violated. Solve times and simplex iterations add up over the rounds, and the time limit
-    holds for their sum; ``storage_level_rounds`` and ``storage_level_rows`` in the iteration
-    counts tell how much was added."""
-    refined: set[tuple[int, int]] = set()
+                      options: SolverOptions, refined: set[tuple[int, int]],
+                      add: Callable[[RowBlock], None]) -> Solution:
+    """Row generation for the hourly reservoir levels (planner/model/lazy.py): hand the
+    storage_level rows the solution violates to ``add`` (which puts them in HiGHS) and re-solve
+    from the last basis, until none is violated. ``refined`` holds the blocks added so far.
+    Solve times and simplex iterations add up over the rounds, and the time limit holds for
+    their sum; ``storage_level_rounds`` and ``storage_level_blocks`` in the iteration counts
+    tell how much was added."""
     timings, iterations = dict(sol.timings), dict(sol.iterations)
     rounds = 0
     while (block := storage_level_rows(ix, lp.col_slices, sol.x, refined)) is not None:
-        add_rows(h, lp, "storage_level", block)
+        add(block)
         if options.time_limit_s is not None:
             h.setOptionValue("time_limit", max(options.time_limit_s - timings["solve_s"], 0.0))
         sol = run_highs(h, lp)
         rounds += 1
         timings["solve_s"] += sol.timings["solve_s"]
         iterations = {k: iterations[k] + sol.iterations[k] for k in iterations}
-    rows = lp.row_slices.get("storage_level", slice(0, 0))
     sol.timings = timings
     sol.iterations = iterations | {"storage_level_rounds": rounds,
-                                   "storage_level_rows": rows.stop - rows.start}
+                                   "storage_level_blocks": len(refined)}
     return sol
 
 
@@ -86,7 +87,8 @@ def solve(inst: Instance, options: SolverOptions | None = None,
     h = to_highs(lp, options)
     try:
         sol = solve_staged(h, lp, staged_columns(m, lp), options)
-        sol = add_violated_rows(h, lp, ix, sol, options)
+        sol = add_violated_rows(h, lp, ix, sol, options, set(),
+                                lambda block: add_rows(h, lp, "storage_level", block))
     except InfeasibleError as exc:
         raise InfeasibleError(f"{exc}\n{iis_text(iis_members(h, m, lp))}") from None
     finally:

@@ -214,14 +214,19 @@ def to_highs(lp: CompiledLP, options: SolverOptions) -> highspy.Highs:
     return h
 
 
-def add_rows(h: highspy.Highs, lp: CompiledLP, family: str, block: RowBlock) -> None:
-    """Append rows of one family to the HiGHS instance (keeping its basis for a warm start)
-    and to the compiled LP, so that MPS export, names and duals include them."""
-    start = len(lp.row_lower)
+def append_rows(h: highspy.Highs, block: RowBlock) -> None:
+    """Append rows to the HiGHS instance only, keeping its basis for a warm start."""
     csr = block.matrix.tocsr()
     h.addRows(len(block.names), block.lower, block.upper, csr.nnz, csr.indptr.astype(np.int32),
               csr.indices.astype(np.int32), csr.data)
-    lp.matrix = sparse.vstack([lp.matrix, csr]).tocsc()
+
+
+def add_rows(h: highspy.Highs, lp: CompiledLP, family: str, block: RowBlock) -> None:
+    """Append rows of one family to the HiGHS instance and to the compiled LP, so that MPS
+    export, names and duals include them."""
+    start = len(lp.row_lower)
+    append_rows(h, block)
+    lp.matrix = sparse.vstack([lp.matrix, block.matrix.tocsr()]).tocsc()
     lp.row_lower = np.concatenate([lp.row_lower, block.lower])
     lp.row_upper = np.concatenate([lp.row_upper, block.upper])
     lp.added_row_names.extend(block.names)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,12 +38,15 @@ def models_dir() -> Path:
     return shipped if shipped.is_dir() else here.parent / "models"
 
 
-def validate(tree: SourceTree, schema: type[BaseModel]) -> Any:
-    """Validate a parsed document against a schema; raise located problems."""
+def validate(tree: SourceTree, schema: type[BaseModel],
+             adjust: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> Any:
+    """Validate a parsed document against a schema; raise located problems. ``adjust`` may
+    rewrite pydantic's errors first (for example to merge the branches of a union)."""
     try:
         return schema.model_validate(to_plain(tree.root))
     except ValidationError as exc:
-        raise InputError(_located(tree, exc.errors(include_url=False))) from None
+        errors = exc.errors(include_url=False)
+        raise InputError(_located(tree, adjust(errors) if adjust else errors)) from None
 
 
 def _located(tree: SourceTree, errors: Iterable[dict[str, Any]]) -> list[Problem]:

@@ -8,7 +8,7 @@ an inline list, or a column of a CSV file beside the instance.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
@@ -168,6 +168,9 @@ class InstanceFile(Strict_):
     applicants: list[Applicant] = []
     protected_demand: list[ProtectedDemand] = []
     sources: dict[str, str] = Field({}, description="Citations referred to by `source` fields.")
+    policies: list[dict[str, Any]] = Field(
+        [], description="Named policies, each an override of this instance (checked by "
+                        "planner.policies; `planner schema --policies`, docs/policies.md).")
 
 
 class LoadClass(Strict_):

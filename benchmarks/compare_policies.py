@@ -1,0 +1,83 @@
+"""Benchmark: `planner compare` of every policy against as many cold solves, and against one solve.
+
+    python benchmarks/compare_policies.py INSTANCE [--policy-file FILE]
+
+Times, in one process after loading the instance:
+
+1. one solve: `planner.solve` of the base instance (build, compile, solve, results);
+2. compare: every policy in one session (`planner.compare.compare`, warm re-solves);
+3. cold: every policy in a fresh session solved from scratch (build, compile, solve, results).
+
+Target (issue 3): compare of the 7 Norway policies ≤ 2.5 × one solve. Results are printed and
+appended to benchmarks/results/compare_policies.jsonl; the objectives of 2 and 3 must agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import planner  # noqa: E402
+from planner.compare import compare  # noqa: E402
+from planner.policies import load_policies  # noqa: E402
+from planner.session import Session  # noqa: E402
+
+
+def timed(action):
+    start = time.perf_counter()
+    out = action()
+    return out, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("instance", type=Path)
+    parser.add_argument("--policy-file", type=Path)
+    parser.add_argument("--no-cold", action="store_true",
+                        help="Skip the cold solves (for the full-year instance, where each takes "
+                             "minutes).")
+    args = parser.parse_args()
+    inst = planner.load_instance(args.instance)
+    policies = list(load_policies(inst, args.policy_file).values())
+    one, one_s = timed(lambda: planner.solve(inst))
+    comp, compare_s = timed(lambda: compare(inst, policies, policies[0].name))
+    cold, cold_s = timed(lambda: [] if args.no_cold else
+                         [Session(inst, warm=False).solve(p) for p in policies])
+    warm_obj = {r.policy: r.result.summary["objective_nok"] for r in comp.runs}
+    cold_obj = {r.policy: r.result.summary["objective_nok"] for r in cold}
+    worst = max((abs(warm_obj[k] - cold_obj[k]) / max(1.0, abs(cold_obj[k])) for k in cold_obj),
+                default=None)
+    record = {
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "instance": str(args.instance), "hours": inst.hours, "policies": len(policies),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "highs": one.summary["solver"]["name"]},
+        "one_solve_s": round(one_s, 3),
+        "compare_s": round(compare_s, 3),
+        "cold_solves_s": None if args.no_cold else round(cold_s, 3),
+        "compare_over_one_solve": round(compare_s / one_s, 2),
+        "cold_over_compare": None if args.no_cold else round(cold_s / compare_s, 2),
+        "seconds_by_policy": {r.policy: round(r.result.summary["timings_s"]["total_s"], 2)
+                              for r in comp.runs},
+        "rebuilds": sum(r.rebuilt for r in comp.runs),
+        "stages": {r.policy: len(r.stages) for r in comp.runs},
+        "largest_relative_objective_gap_warm_vs_cold": worst,
+    }
+    print(json.dumps(record, indent=2))
+    with (HERE / "results" / "compare_policies.jsonl").open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+    if worst is not None and worst > 1e-6:
+        sys.exit("warm and cold objectives differ")
+
+
+if __name__ == "__main__":
+    main()

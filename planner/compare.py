@@ -1,0 +1,194 @@
+"""Policies side by side: solve each in one session, then tidy comparison tables (pandas).
+
+``comparison.csv`` is one long table with a row per (policy, section, item, metric): the
+policy's value, the baseline policy's value and the change. Sections: ``system`` (objective and
+its terms, value at the baseline's weights, exports, imports, unserved), ``class`` (granted MW,
+served, curtailed TWh and hours, unserved per load class), ``zone`` (granted MW, served TWh,
+mean and peak zonal price) and ``applicant`` (granted MW, served MWh, value at the baseline's
+weights, rank by served share; rank 1 is the best served, so a negative change is a move up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from planner.instance.instance import Instance
+from planner.policies import PolicySpec, apply_policy
+from planner.report.tables import write_csv, write_json, write_tables
+from planner.session import PolicyRun, Session, structure_key
+from planner.solve import SolverOptions
+
+BASE = "base"
+"""The instance as given, without a policy; usable as a policy name in compare and sweep."""
+KEYS = ["section", "item", "metric", "unit"]
+
+
+@dataclass
+class Comparison:
+    baseline: str
+    runs: list[PolicyRun]
+    table: pd.DataFrame
+    """Long table: policy, section, item, metric, unit, value, baseline, change."""
+
+
+def run_policies(inst: Instance, policies: list[PolicySpec | None], options: SolverOptions,
+                 warm: bool = True,
+                 progress: Callable[[str], None] | None = None) -> list[PolicyRun]:
+    """Solve every policy in one session, in the order given; policies that change connection
+    terms (and so rebuild the model) run after those that keep the built structure.
+    ``warm=False`` solves each from scratch (same answers; for checks and benchmarks)."""
+    session = Session(inst, options, warm=warm)
+    base_key = structure_key(inst)
+    order = sorted(range(len(policies)),
+                   key=lambda k: structure_key(apply_policy(inst, policies[k])) != base_key)
+    runs: dict[int, PolicyRun] = {}
+    for k in order:
+        runs[k] = session.solve(policies[k])
+        if progress:
+            progress(runs[k].policy)
+    return [runs[k] for k in range(len(policies))]
+
+
+def _applicant_metrics(run: PolicyRun, reference: Instance) -> pd.DataFrame:
+    """Per applicant: granted MW, served MWh, value at the reference (baseline) weights, rank."""
+    alloc = run.result.allocation
+    apps = {a.name: a for a in reference.applicants}
+    weight = alloc["applicant"].map(lambda n: apps[n].weight_nok_per_mwh)
+    voll = alloc["applicant"].map(lambda n: apps[n].value_of_lost_load_nok_per_mwh)
+    own_cost = alloc["applicant"].map(lambda n: apps[n].own_cost_nok_per_mwh)
+    value = weight * alloc["served_mwh"] - voll * alloc["unserved_mwh"] - own_cost * alloc["own_supply_mwh"]
+    share = np.divide(alloc["served_mwh"], alloc["requested_mwh"],
+                      out=np.zeros(len(alloc)), where=alloc["requested_mwh"] > 0)
+    rank = pd.Series(share).rank(ascending=False, method="min")
+    frames = [
+        ("granted_mw", "MW", alloc["granted_mw"]),
+        ("served_mwh", "MWh", alloc["served_mwh"]),
+        ("served_share_of_request", "-", pd.Series(share)),
+        ("value_at_baseline_weights_nok", "NOK", value),
+        ("rank", "-", rank),
+    ]
+    return pd.concat([pd.DataFrame({"section": "applicant", "item": alloc["applicant"],
+                                    "metric": m, "unit": u, "value": np.asarray(v, dtype=float)})
+                      for m, u, v in frames], ignore_index=True)
+
+
+def policy_metrics(run: PolicyRun, reference: Instance) -> pd.DataFrame:
+    """The long metric rows of one policy (section, item, metric, unit, value); values of the
+    loads at the weights of ``reference``, the baseline policy's instance."""
+    res = run.result
+    alloc, dispatch, summary = res.allocation, res.dispatch, res.summary
+    rows: list[tuple[str, str, str, str, float]] = []
+    applicant_rows = _applicant_metrics(run, reference)
+    base_value = applicant_rows.query("metric == 'value_at_baseline_weights_nok'")["value"].sum()
+    terms = summary["objective_terms_nok"]
+    system = {
+        ("objective_nok", "NOK"): summary["objective_nok"],
+        **{(name, "NOK"): val for name, val in terms.items()},
+        ("loads_value_at_baseline_weights_nok", "NOK"): base_value,
+        ("exports_twh", "TWh"): summary["kpis"]["exports_twh"],
+        ("imports_twh", "TWh"): summary["kpis"]["imports_twh"],
+        ("unserved_mwh", "MWh"): summary["kpis"]["unserved_mwh"],
+        ("curtailed_load_twh", "TWh"): summary["kpis"]["curtailed_load_twh"],
+        ("spill_twh", "TWh"): summary["kpis"]["spill_twh"],
+    }
+    rows += [("system", "all", m, u, float(v)) for (m, u), v in system.items()]
+    by_class = alloc.groupby("class", sort=True)
+    for cls, g in by_class:
+        rows += [("class", cls, "granted_mw", "MW", g["granted_mw"].sum()),
+                 ("class", cls, "served_twh", "TWh", g["served_mwh"].sum() / 1e6),
+                 ("class", cls, "curtailed_twh", "TWh", g["curtailed_mwh"].sum() / 1e6),
+                 ("class", cls, "curtailed_hours", "h", g["curtailed_hours"].sum()),
+                 ("class", cls, "unserved_mwh", "MWh", g["unserved_mwh"].sum())]
+    by_zone = alloc.groupby("zone", sort=False)
+    prices = res.prices
+    for zone in res.instance.zones:
+        g = by_zone.get_group(zone) if zone in by_zone.groups else alloc.iloc[:0]
+        rows += [("zone", zone, "granted_mw", "MW", g["granted_mw"].sum()),
+                 ("zone", zone, "served_twh", "TWh", g["served_mwh"].sum() / 1e6),
+                 ("zone", zone, "mean_price_nok_per_mwh", "NOK/MWh", prices[zone].mean()),
+                 ("zone", zone, "peak_price_nok_per_mwh", "NOK/MWh", prices[zone].max())]
+    zone_trade = dispatch.groupby("zone", sort=False)[["exports_mw", "imports_mw"]].sum() / 1e6
+    for zone, row in zone_trade.iterrows():
+        rows += [("zone", zone, "exports_twh", "TWh", row["exports_mw"]),
+                 ("zone", zone, "imports_twh", "TWh", row["imports_mw"])]
+    frame = pd.DataFrame(rows, columns=[*KEYS, "value"])
+    return pd.concat([frame, applicant_rows], ignore_index=True)
+
+
+def comparison_table(runs: list[PolicyRun], baseline: str) -> pd.DataFrame:
+    """Every policy's metrics with the baseline's value and the change against it."""
+    reference = next(r for r in runs if r.policy == baseline).result.instance
+    long = pd.concat([policy_metrics(r, reference).assign(policy=r.policy) for r in runs],
+                     ignore_index=True)
+    ref = long[long["policy"] == baseline][[*KEYS, "value"]].rename(columns={"value": "baseline"})
+    table = long.merge(ref, on=KEYS, how="left")
+    table["change"] = table["value"] - table["baseline"]
+    return table[["policy", *KEYS, "value", "baseline", "change"]]
+
+
+def compare(inst: Instance, policies: list[PolicySpec | None], baseline: str,
+            options: SolverOptions | None = None, warm: bool = True,
+            progress: Callable[[str], None] | None = None) -> Comparison:
+    """Solve the policies (``None`` is the base instance, named ``base``) and compare them."""
+    runs = run_policies(inst, policies, options or SolverOptions(), warm, progress)
+    return Comparison(baseline, runs, comparison_table(runs, baseline))
+
+
+def write_comparison(comp: Comparison, out: Path) -> list[Path]:
+    """Each policy's own tables in out/POLICY/, then comparison.csv and comparison.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for run in comp.runs:
+        written += write_tables(run.result, out / run.policy)
+    write_csv(comp.table, out / "comparison.csv")
+    data = {
+        "baseline": comp.baseline,
+        "policies": {
+            run.policy: {
+                "summary": {k: run.result.summary[k] for k in ("objective_nok", "objective_terms_nok",
+                                                                "kpis", "policy", "timings_s")},
+                "metrics": _nested(comp.table[comp.table["policy"] == run.policy]),
+            } for run in comp.runs},
+    }
+    write_json(data, out / "comparison.json")
+    return [*written, out / "comparison.csv", out / "comparison.json"]
+
+
+def _nested(rows: pd.DataFrame) -> dict:
+    """section → item → metric → {value, baseline, change, unit}."""
+    out: dict = {}
+    for r in rows.itertuples(index=False):
+        out.setdefault(r.section, {}).setdefault(r.item, {})[r.metric] = {
+            "value": r.value, "baseline": r.baseline, "change": r.change, "unit": r.unit}
+    return out
+
+
+SIDE_BY_SIDE = [("class", "granted_mw", 1.0, "MW"), ("class", "served_twh", 1.0, "TWh"),
+                ("class", "curtailed_twh", 1.0, "TWh"), ("system", "exports_twh", 1.0, "TWh"),
+                ("system", "imports_twh", 1.0, "TWh"), ("system", "unserved_mwh", 1.0, "MWh"),
+                ("system", "loads_value_at_baseline_weights_nok", 1e-6, "MNOK"),
+                ("zone", "mean_price_nok_per_mwh", 1.0, "NOK/MWh")]
+"""(section, metric, scale, unit shown) of the rows in the terminal table."""
+
+
+def side_by_side(comp: Comparison) -> str:
+    """The compact terminal table: the main metrics, one column per policy."""
+    t = comp.table
+    parts = []
+    for section, metric, scale, unit in SIDE_BY_SIDE:
+        rows = t[(t["section"] == section) & (t["metric"] == metric)]
+        label = metric.removesuffix("_nok").removesuffix("_nok_per_mwh")
+        label = label.removesuffix("_twh").removesuffix("_mwh").removesuffix("_mw")
+        parts.append(rows.assign(value=rows["value"] * scale,
+                                 row=f"{label} ({unit}) " + rows["item"].where(rows["item"] != "all", "")))
+    sel = pd.concat(parts)
+    wide = sel.pivot_table(index="row", columns="policy", values="value", sort=False)
+    wide = wide[[r.policy for r in comp.runs]]
+    wide.index.name = None
+    wide.columns.name = None
+    return f"baseline: {comp.baseline}\n" + wide.to_string(float_format=lambda x: f"{x:,.2f}")

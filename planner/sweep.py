@@ -1,0 +1,171 @@
+"""Sweep one parameter of a policy and report the allocation as a function of it.
+
+WHAT is ``weight:NAME`` (a load class or an applicant), ``export_cap_twh``,
+``domestic_floor_twh`` or ``reserve_margin``. Every step is a warm re-solve in one session.
+Breakpoints are where the optimal allocation changes between steps. Where the LP's sensitivity
+information gives the exact range, it is used and marked ``exact``: HiGHS's cost ranging when
+the swept weight is the cost of a single column (a firm applicant without existing capacity:
+its grant), and its bound ranging of the cap or floor row. Elsewhere the breakpoint lies
+between two grid values (``grid``); more steps narrow it. An exact breakpoint is the first
+basis change after the lower value; should the interval hold more than one, more steps show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pandas as pd
+
+from planner.errors import InputError, Problem
+from planner.instance.instance import Instance
+from planner.policies import PolicySpec, per_horizon_mwh
+from planner.session import Session
+from planner.solve import SolverOptions
+
+LIMITS = ("export_cap_twh", "domestic_floor_twh", "reserve_margin")
+CHANGE_TOL = 1e-4
+"""Granted MW or served MWh differing by more than this (relative to 1 or the value) counts as
+a change of the allocation."""
+
+
+@dataclass
+class Sweep:
+    what: str
+    allocation: pd.DataFrame
+    """One row per (value, applicant): granted MW, served MWh, with the objective."""
+    steps: pd.DataFrame
+    """One row per value: objective, exports, and the exact range around it, if known."""
+    breakpoints: pd.DataFrame
+    """Between which values the allocation changes, and the exact value where known."""
+
+
+def check_vary(inst: Instance, what: str) -> None:
+    """WHAT must name a class or applicant weight, or a limit; otherwise an input error."""
+    if what in LIMITS:
+        return
+    kind, _, name = what.partition(":")
+    known = {a.name for a in inst.applicants} | {a.load_class for a in inst.applicants}
+    if kind != "weight" or name not in known:
+        hint = ("weight:CLASS, weight:APPLICANT, " + ", ".join(LIMITS))
+        classes = ", ".join(sorted({a.load_class for a in inst.applicants}))
+        raise InputError([Problem("--vary", None, None, "vary", f"cannot sweep '{what}'; use one "
+                                  f"of {hint} (classes: {classes})")])
+
+
+def with_value(policy: PolicySpec | None, what: str, value: float, inst: Instance) -> PolicySpec:
+    """The policy (or the base) with the swept parameter set to ``value``."""
+    data = policy.model_dump() if policy else {"name": "base"}
+    if what == "reserve_margin":
+        data["reserve_margin"] = {**(data.get("reserve_margin") or {}), "margin": value}
+    elif what in LIMITS:
+        data[what] = value
+    else:
+        name = what.partition(":")[2]
+        section = "applicants" if any(a.name == name for a in inst.applicants) else "classes"
+        data.setdefault(section, {})
+        data[section][name] = {**(data[section].get(name) or {}), "weight_nok_per_mwh": value}
+    data["name"] = f"{data['name']}[{what}={value:g}]"
+    return PolicySpec.model_validate(data)
+
+
+def exact_range(session: Session, what: str, policy: PolicySpec) -> tuple[float, float]:
+    """The parameter range over which the last optimal basis stays optimal (nan if unknown)."""
+    if policy.tiers is not None:
+        return np.nan, np.nan
+    ok, ranging = session.highs.getRanging()
+    if ok != ok.kOk:
+        return np.nan, np.nan
+    inst = session.base
+    if what in ("export_cap_twh", "domestic_floor_twh"):
+        row = session.limit_rows[what]
+        scale = per_horizon_mwh(inst, 1.0)
+        if session.highs.getBasis().row_status[row] == highspy.HighsBasisStatus.kBasic:
+            # not binding: any limit on the far side of the row's activity keeps the basis
+            activity = session.highs.getSolution().row_value[row] / scale
+            return (activity, np.inf) if what == "export_cap_twh" else (-np.inf, activity)
+        return ranging.row_bound_dn.value_[row] / scale, ranging.row_bound_up.value_[row] / scale
+    name = what.partition(":")[2]
+    app = next((a for a in inst.applicants if a.name == name), None)
+    if app is None:
+        return np.nan, np.nan
+    cols, coefs = session.served_energy(app)
+    if len(cols) != 1:
+        return np.nan, np.nan
+    return (ranging.col_cost_dn.value_[cols[0]] / coefs[0],
+            ranging.col_cost_up.value_[cols[0]] / coefs[0])
+
+
+def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarray,
+          options: SolverOptions | None = None,
+          progress: Callable[[float], None] | None = None) -> Sweep:
+    """Solve the policy at every value of the parameter, warm, in one session."""
+    check_vary(inst, what)
+    session = Session(inst, options)
+    tables, steps = [], []
+    for value in values:
+        p = with_value(policy, what, float(value), inst)
+        run = session.solve(p)
+        lo, hi = exact_range(session, what, p)
+        alloc = run.result.allocation
+        tables.append(pd.DataFrame({"parameter": what, "value": float(value),
+                                    "applicant": alloc["applicant"], "class": alloc["class"],
+                                    "zone": alloc["zone"], "granted_mw": alloc["granted_mw"],
+                                    "served_mwh": alloc["served_mwh"]}))
+        kpis = run.result.summary["kpis"]
+        steps.append({"value": float(value), "objective_nok": run.result.summary["objective_nok"],
+                      "exports_twh": kpis["exports_twh"], "imports_twh": kpis["imports_twh"],
+                      "exact_low": lo, "exact_high": hi})
+        if progress:
+            progress(float(value))
+    allocation = pd.concat(tables, ignore_index=True)
+    steps_df = pd.DataFrame(steps)
+    return Sweep(what, allocation, steps_df, _breakpoints(what, allocation, steps_df))
+
+
+def _breakpoints(what: str, allocation: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """Where consecutive steps differ: the allocation (weights), or the basis (limits: the
+    allocation is linear in a cap between basis changes, so every step differs)."""
+    values = steps["value"].to_numpy()
+    grid = {v: g[["granted_mw", "served_mwh"]].to_numpy() for v, g in allocation.groupby("value")}
+    rows = []
+    for k in range(len(values) - 1):
+        a, b = grid[values[k]], grid[values[k + 1]]
+        changed = not np.allclose(a, b, rtol=CHANGE_TOL, atol=CHANGE_TOL)
+        lo, hi = steps.loc[k, "exact_low"], steps.loc[k, "exact_high"]
+        exact = np.nan
+        if not np.isnan(hi):
+            inside = lo - 1e-9 <= values[k + 1] <= hi + 1e-9
+            if what in LIMITS:
+                changed = not inside
+            if changed and not inside:
+                exact = hi if values[k + 1] > values[k] else lo
+        if changed:
+            moved = allocation[allocation["value"] == values[k + 1]].reset_index(drop=True)
+            before = allocation[allocation["value"] == values[k]].reset_index(drop=True)
+            diff = (moved["granted_mw"] - before["granted_mw"]).abs() + \
+                (moved["served_mwh"] - before["served_mwh"]).abs()
+            rows.append({"from_value": values[k], "to_value": values[k + 1],
+                         "breakpoint": exact, "method": "grid" if np.isnan(exact) else "exact",
+                         "applicants_changed": "; ".join(moved.loc[diff > CHANGE_TOL, "applicant"])})
+    return pd.DataFrame(rows, columns=["from_value", "to_value", "breakpoint", "method",
+                                       "applicants_changed"])
+
+
+def sweep_text(result: Sweep) -> str:
+    """Served energy per class (MWh) at every value, then the breakpoints."""
+    wide = result.allocation.pivot_table(index="value", columns="class", values="served_mwh",
+                                         aggfunc="sum")
+    wide.columns = [f"{c} MWh" for c in wide.columns]
+    wide["objective NOK"] = result.steps.set_index("value")["objective_nok"]
+    lines = [f"sweep of {result.what}: served energy by class",
+             wide.to_string(float_format="{:,.2f}".format), ""]
+    if result.breakpoints.empty:
+        lines.append("no breakpoint: the allocation is the same at every value")
+    else:
+        lines.append("breakpoints (exact: from HiGHS's ranging of the optimal basis; grid: between "
+                     "the two values)")
+        lines.append(result.breakpoints.to_string(index=False))
+    return "\n".join(lines)

@@ -1,0 +1,389 @@
+"""Policies: lexicographic tiers against a hand result, the first tier against its standalone
+optimum, properties of re-solves over random instances, warm = cold, the shipped Norway
+policies, and located errors for bad overrides."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from helpers import HAND, REPO, TEACHING, assert_no_traceback, read_yaml, write_instance
+from hypothesis import given
+from hypothesis import strategies as st
+from test_properties import SETTINGS, instances, scale_of, scaled
+
+import planner
+from planner.cli import cli
+from planner.policies import PolicySpec, load_policies
+from planner.session import Session, firm_supply_mw
+from planner.solve import run_highs
+
+NORWAY = REPO / "instances" / "norway-2030.yaml"
+WEEK = next(p for p in TEACHING if p.name == "two-zones-week.yaml")
+DAY = next(p for p in TEACHING if p.name == "three-zones-day.yaml")
+
+
+def policy(**fields) -> PolicySpec:
+    return PolicySpec.model_validate({"name": "p", **fields})
+
+
+def test_hand_tiers_miner_first():
+    """instances/teaching/hand.yaml with the miner as the only tier (tolerance 0).
+
+    Stage 1 maximises the miner's value alone: 30 MW in both hours (wind 100 and 40 MW in the
+    North), 550 × 60 = 33 000 NOK, which is then held. Final stage, hour 1: the North has
+    40 − 30 = 10 MW left for the line; the South has that plus 20 MW of gas = 30 MW for the
+    homes (30 MW) and the smelter's 10 MW existing connection. Shedding homes costs 20 550
+    NOK/MWh, shedding the smelter 730 + 25 500 = 26 230, so 10 MWh of homes go unserved. Any
+    larger grant (smelter above 10 MW, electrolyser's firm half) would need more shedding in
+    hour 1 for at most 730 × 2 or 800 × 2 NOK/MW, so smelter 10 MW, electrolyser 0.
+    Hour 0: 70 MW left in the North; 20 MW exported at 400, 40 MW to the South (homes 30 +
+    smelter 10), 10 MW of wind curtailed.
+    Objective: miner 33 000 + smelter 730 × 20 + exports 400 × 20 − gas 600 × 20 (hour 1)
+    − lost load 20 550 × 10 = −161 900 NOK.
+    Prices: hour 0, curtailed wind and an unfilled line: 0 in both zones; hour 1, the marginal
+    MWh sheds homes and the line is inside its limit: 20 550 in both zones."""
+    inst = planner.load_instance(HAND)
+    run = Session(inst).solve(policy(tiers=[["miner"]], tier_tolerance=0.0))
+    alloc = run.result.allocation.set_index("applicant")
+    assert run.result.summary["objective_nok"] == pytest.approx(-161_900, abs=1e-4)
+    assert run.stages[0].value_nok == pytest.approx(33_000)
+    assert alloc.loc["miner", "served_mwh"] == pytest.approx(60)
+    assert alloc.loc["homes", "unserved_mwh"] == pytest.approx(10)
+    assert alloc.loc["smelter", "granted_mw"] == pytest.approx(10)
+    assert alloc.loc["smelter", "served_mwh"] == pytest.approx(20)
+    assert alloc.loc["electrolyser", "granted_mw"] == pytest.approx(0, abs=1e-9)
+    prices = run.result.prices
+    assert prices[["North", "South"]].to_numpy() == pytest.approx(np.array([[0, 0], [20_550] * 2]))
+    # Priority cost: 1 MWh less for the miner (550 NOK of its value) lets 1 MWh more reach the
+    # homes in hour 1 (+20 550 NOK): 20 000 / 550 = 36.36 NOK per NOK held.
+    assert run.stages[0].priority_cost == pytest.approx(20_000 / 550)
+    # without the tier the miner loses energy: the priority has a cost
+    assert planner.solve(inst).summary["objective_nok"] > -161_900
+
+
+@pytest.mark.parametrize("path,tier", [(DAY, "industry"), (WEEK, "ai_training"), (HAND, "miner")])
+def test_first_tier_equals_its_standalone_optimum(path, tier):
+    """Stage 1 of a tiered policy reaches the largest value the first tier can have at all,
+    computed here by maximising only its columns' value in a separate HiGHS run."""
+    inst = planner.load_instance(path)
+    run = Session(inst).solve(policy(tiers=[[tier], ["*", "trade"]]))
+    alone = Session(inst)
+    cost = alone.costs(inst)
+    members = [a.name for a in inst.applicants if tier in (a.name, a.load_class)]
+    cols = np.concatenate([alone.applicant_columns(a) for a in members])
+    mask = np.zeros(len(cost))
+    mask[cols] = cost[cols]
+    alone.highs.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), mask)
+    best = run_highs(alone.highs, alone.lp).objective - alone.lp.offset
+    assert run.stages[0].value_nok == pytest.approx(best, rel=1e-9, abs=1e-6)
+    # the final stage holds it within the relative tolerance
+    served = run.result.allocation.set_index("applicant").loc[members]
+    weights = np.array([a.weight_nok_per_mwh for a in inst.applicants if a.name in members])
+    voll = np.array([a.value_of_lost_load_nok_per_mwh for a in inst.applicants if a.name in members])
+    value = float(weights @ served["served_mwh"] - voll @ served["unserved_mwh"])
+    assert value >= best - 1e-6 * max(1, abs(best)) - 1e-6
+
+
+@SETTINGS
+@given(spec=instances(), data=st.data())
+def test_raising_a_weight_by_policy_never_serves_less(spec, data):
+    """The exchange argument of tests/test_properties.py, through a warm re-solve of the
+    session with the weight changed by a policy (a cost diff on the HiGHS instance)."""
+    k = data.draw(st.integers(0, len(spec["applicants"]) - 1), label="applicant")
+    delta = data.draw(st.floats(10, 1000).map(round), label="weight increase")
+    with tempfile.TemporaryDirectory() as tmp:
+        inst = planner.load_instance(write_instance(spec, Path(tmp) / "i.yaml"))
+    session = Session(inst)
+    base = session.solve(None).result
+    name = inst.applicants[k].name
+    raised = session.solve(policy(applicants={
+        name: {"weight_nok_per_mwh": inst.applicants[k].weight_nok_per_mwh + delta}})).result
+    tol = 1e-4 + 1e-7 * (scale_of(base) + scale_of(raised)) / delta
+    assert raised.arrays.served_mw[k].sum() >= base.arrays.served_mw[k].sum() - tol
+
+
+@SETTINGS
+@given(spec=instances(), c=st.sampled_from([0.1, 3.0, 7.5]), data=st.data())
+def test_scaling_values_scales_tiered_objective(spec, c, data):
+    """Scaling every value term by c scales each tier's value and the final objective by c:
+    the tier holds use a relative tolerance, so they scale too."""
+    classes = sorted({a["class"] for a in spec["applicants"]})
+    first = data.draw(st.sampled_from(classes), label="first tier")
+    tiered = policy(tiers=[[first], ["*"]])
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Session(planner.load_instance(write_instance(spec, Path(tmp) / "a.yaml")))
+        big = Session(planner.load_instance(write_instance(scaled(spec, c), Path(tmp) / "b.yaml")))
+    one, other = base.solve(tiered), big.solve(tiered)
+    scale = scale_of(one.result)
+    assert other.result.summary["objective_nok"] == pytest.approx(
+        c * one.result.summary["objective_nok"], rel=1e-6, abs=1e-6 * c * scale)
+    for a, b in zip(one.stages, other.stages, strict=True):
+        assert b.value_nok == pytest.approx(c * a.value_nok, rel=1e-6, abs=1e-6 * c * scale)
+
+
+TEACHING_POLICIES = [
+    None,
+    policy(name="weights", classes={"bitcoin_mining": {"weight_nok_per_mwh": 1200},
+                                    "industry": {"weight_nok_per_mwh": 300}}),
+    policy(name="cap", export_cap_twh=0.0),
+    policy(name="floor", domestic_floor_twh=1.0),
+    policy(name="tiers", tiers=[["households"], ["ai_training"], ["*", "trade"]]),
+    policy(name="terms", classes={"bitcoin_mining": {"firm_share": 1.0}}),
+    policy(name="reserve", reserve_margin={"margin": 0.1, "scope": "zone"}),
+]
+
+
+@pytest.mark.parametrize("path", [WEEK, DAY])
+def test_warm_resolve_equals_cold_solve(path):
+    """Policy after policy in one session (cost diffs, added and relaxed rows, one rebuild)
+    gives the objective of solving each policy in a fresh model from scratch; the base
+    re-solved last equals planner.solve."""
+    inst = planner.load_instance(path)
+    warm = Session(inst)
+    for p in [*TEACHING_POLICIES, None]:
+        try:
+            expected = Session(inst, warm=False).solve(p).result.summary["objective_nok"]
+        except planner.InfeasibleError:
+            with pytest.raises(planner.InfeasibleError):
+                warm.solve(p)
+            continue
+        got = warm.solve(p).result
+        assert got.summary["objective_nok"] == pytest.approx(expected, rel=1e-8, abs=1e-4)
+        assert abs(got.summary["objective_residual_nok"]) <= 1e-6 * max(1, abs(expected))
+    assert warm.builds == 3  # the base, the terms policy, the base again
+    assert got.summary["objective_nok"] == pytest.approx(
+        planner.solve(inst).summary["objective_nok"], rel=1e-9)
+
+
+def test_limits_hold_in_the_result_tables():
+    """Export cap, domestic floor and reserve margin, recomputed from the written tables."""
+    inst = planner.load_instance(WEEK)
+    session = Session(inst)
+    free = session.solve(None).result
+    cap = 0.5 * free.dispatch["exports_mw"].sum() / 1e6 * 8760 / inst.hours
+    capped = session.solve(policy(export_cap_twh=cap)).result
+    net = (capped.dispatch["exports_mw"] - capped.dispatch["imports_mw"]).sum()
+    assert net <= cap * 1e6 * inst.hours / 8760 + 1e-6
+    alloc = session.solve(policy(reserve_margin={"margin": 0.1})).result.allocation
+    firm = alloc["granted_firm_mw"].sum()
+    assert 1.1 * firm <= firm_supply_mw(inst, None) + 1e-6
+
+
+def test_norway_policies_validate_and_are_documented():
+    inst = planner.load_instance(NORWAY)
+    policies = load_policies(inst)
+    assert list(policies) == ["status_quo", "first_come_first_served", "value_creation", "market",
+                              "flexible_mining", "domestic_first", "reserve_margin"]
+    for p in policies.values():
+        assert len(p.description) > 80 and p.source, p.name
+    doc = (REPO / "docs" / "policies.md").read_text(encoding="utf-8")
+    assert all(f"`{name}`" in doc for name in policies)
+
+
+def test_norway_policies_solve_on_a_teaching_week(tmp_path):
+    """Every shipped Norway policy (written to a policy file) solves on the two-zone teaching
+    week: each is optimal or, for the reserve margin, a located infeasibility; the comparison
+    has every policy and per-applicant changes against the baseline."""
+    section = {"policies": read_yaml(NORWAY)["policies"]}
+    inst = planner.load_instance(WEEK)
+    firm = sum(a.existing_mw * a.firm_share for a in inst.applicants)
+    feasible = firm_supply_mw(inst, None) >= 1.4 * firm
+    if not feasible:
+        section["policies"][-1]["reserve_margin"]["margin"] = firm_supply_mw(inst, None) / firm - 1.01
+    policy_file = write_instance(section, tmp_path / "norway-policies.yaml")
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(cli, ["compare", str(WEEK), "--all", "--policy-file", str(policy_file),
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "comparison.csv")
+    assert sorted(table["policy"].unique()) == sorted(p["name"] for p in section["policies"])
+    base = table[table["policy"] == "status_quo"]
+    assert (base["change"].abs() < 1e-9).all()
+    ranks = table[(table["section"] == "applicant") & (table["metric"] == "rank")]
+    assert len(ranks) == len(section["policies"]) * len(inst.applicants)
+    data = json.loads((out / "comparison.json").read_text())
+    assert data["baseline"] == "status_quo"
+    for name in data["policies"]:
+        assert (out / name / "allocation.csv").is_file()
+        assert data["policies"][name]["summary"]["policy"]["name"] == name
+    # the tiered regimes report their stages; the last is the final full objective
+    stages = data["policies"]["first_come_first_served"]["summary"]["policy"]["stages"]
+    assert stages[-1]["name"] == "final" and len(stages) > 2
+
+
+def test_sweep_finds_the_export_cap_breakpoint(tmp_path):
+    """hand.yaml exports 10 MWh over its 2 h (20 MW in hour 0; hour 1 has no surplus), i.e.
+    10 / 2 × 8760 / 1e6 = 0.0438 TWh/yr: below that cap the allocation moves with the cap,
+    above it nothing binds. HiGHS's bound ranging gives the breakpoint exactly."""
+    res = CliRunner().invoke(cli, ["sweep", str(HAND), "--vary", "export_cap_twh", "--from", "0",
+                                   "--to", "0.1", "--steps", "3", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    breaks = pd.read_csv(tmp_path / "breakpoints.csv")
+    assert len(breaks) == 1
+    assert breaks.loc[0, "method"] == "exact"
+    assert breaks.loc[0, "breakpoint"] == pytest.approx(10 / 2 * 8760 / 1e6, abs=1e-4)
+    sweep = pd.read_csv(tmp_path / "sweep.csv")
+    assert len(sweep) == 3 * 4
+
+
+def test_sweep_weight_grid_breakpoints(tmp_path):
+    """Raising the miner's weight on hand.yaml past the export price (400) and the gas cost
+    (600) changes its served energy; the miner never serves less as its weight rises."""
+    res = CliRunner().invoke(cli, ["sweep", str(HAND), "--vary", "weight:miner", "--from", "0",
+                                   "--to", "1000", "--steps", "6", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    sweep = pd.read_csv(tmp_path / "sweep.csv")
+    miner = sweep[sweep["applicant"] == "miner"]["served_mwh"].to_numpy()
+    assert (np.diff(miner) >= -1e-6).all() and miner[-1] > miner[0]
+    assert len(pd.read_csv(tmp_path / "breakpoints.csv")) >= 1
+
+
+BAD = [
+    ({"name": "x", "classes": {"minerz": {"weight_nok_per_mwh": 1}}},
+     r"policies\.yaml:3:\d+: policies\[0\]\.classes\.minerz: unknown load class 'minerz'"),
+    ({"name": "x", "classes": {"industry": {"firm_share": 1.4}}},
+     r"policies\[0\]\.classes\.industry\.firm_share: must be less than or equal to 1"),
+    ({"name": "x", "export_cap": 3},
+     r"policies\[0\]\.export_cap: unknown key"),
+    ({"name": "x", "tiers": [["homes"], ["nobody"]]},
+     r"policies\[0\]\.tiers\[1\]\[0\]: unknown tier member"),
+    ({"name": "x", "applicants": {"homes": {"firm_share": 0.5}}},
+     r"policies\[0\]\.applicants\.homes: protected demand is always firm"),
+    ({"name": "x", "reserve_margin": {"margin": -1}},
+     r"policies\[0\]\.reserve_margin\.margin: must be greater than or equal to 0"),
+    ({"name": "x", "tiers": "quue"},
+     r"policies\[0\]\.tiers: must be 'queue' or a list of tiers"),
+    ({"name": "x", "tiers": [["miner"], []]},
+     r"policies\[0\]\.tiers\[1\]: list should have at least 1 item"),
+    ({"name": "x", "queue_order": ["miner", "homes"]},
+     r"policies\[0\]\.queue_order\[1\]: unknown queued applicant 'homes'"),
+    ({"name": "x", "queue_order": ["miner", "smelter", "miner"]},
+     r"policies\[0\]\.queue_order\[2\]: 'miner' is listed twice"),
+    ({"name": "x", "tiers": [["miner"], ["miner"]]},
+     r"policies\[0\]\.tiers\[0\]\[0\]: 'miner' is in more than one tier"),
+]
+
+
+@pytest.mark.parametrize("entry,pattern", BAD, ids=[str(i) for i in range(len(BAD))])
+def test_bad_override_is_located_with_exit_code_2(tmp_path, entry, pattern):
+    path = tmp_path / "policies.yaml"
+    lines = ["policies:", f"  - name: {entry['name']}"]
+    lines += [f"    {k}: {json.dumps(v)}" for k, v in entry.items() if k != "name"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for args in (["validate", str(HAND), "--policy-file", str(path)],
+                 ["compare", str(HAND), "--all", "--policy-file", str(path), "--out",
+                  str(tmp_path / "o")]):
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 2, res.output
+        assert_no_traceback(res.output)
+        assert re.search(pattern, res.output), res.output
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("policies,message", [
+    ([{"name": "a", "classes": {"industry": {"weight": 3}}}],
+     "policies[0].classes.industry.weight: unknown key"),
+    ([{"name": "a"}, {"name": "a", "tiers": "queue"}], "policies[1].name: duplicate policy name 'a'"),
+])
+def test_bad_policy_in_the_instance_file_is_located(tmp_path, policies, message):
+    """Schema problems first, then names (as for the instance itself)."""
+    spec = read_yaml(HAND) | {"policies": policies}
+    res = CliRunner().invoke(cli, ["validate", str(write_instance(spec, tmp_path / "hand.yaml"))])
+    assert res.exit_code == 2
+    assert re.search(r"hand\.yaml:\d+:\d+: " + re.escape(message), res.output), res.output
+
+
+def test_unknown_policy_and_bad_vary_are_input_errors(tmp_path):
+    res = CliRunner().invoke(cli, ["compare", str(HAND), "--policies", "nope", "--out",
+                                   str(tmp_path)])
+    assert res.exit_code == 2 and "unknown policy 'nope'" in res.output
+    res = CliRunner().invoke(cli, ["sweep", str(HAND), "--vary", "weight:nobody", "--from", "0",
+                                   "--to", "1", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "cannot sweep 'weight:nobody'" in res.output
+
+
+def test_impossible_reserve_margin_is_infeasible_with_exit_code_3(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("policies:\n  - name: strict\n    reserve_margin: {margin: 0.5}\n")
+    res = CliRunner().invoke(cli, ["solve", str(HAND), "--policy", "strict", "--policy-file",
+                                   str(path), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 3
+    assert "reserve margin 50% cannot hold" in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_exact_weight_breakpoint_from_cost_ranging(tmp_path):
+    """A firm applicant without existing capacity has one column (its grant), so HiGHS's cost
+    ranging gives the exact weight where its allocation changes: just below the reported
+    breakpoint the allocation is that of the lower grid value, just above it that of the
+    upper one."""
+    spec = read_yaml(HAND)
+    spec["applicants"].append({"name": "plant", "zone": "South", "class": "industry",
+                               "requested_mw": 10, "profile": 1.0})
+    path = write_instance(spec, tmp_path / "hand-plant.yaml")
+    inst = planner.load_instance(path)
+    from planner.sweep import sweep, with_value
+    result = sweep(inst, None, "weight:plant", np.linspace(0, 3000, 4))
+    exact = result.breakpoints[result.breakpoints["method"] == "exact"]
+    assert len(exact) >= 1
+    session = Session(inst)
+
+    def granted(weight: float) -> np.ndarray:
+        run = session.solve(with_value(None, "weight:plant", weight, inst))
+        return run.result.allocation["granted_mw"].to_numpy()
+
+    grid = {v: g["granted_mw"].to_numpy() for v, g in result.allocation.groupby("value")}
+    for row in exact.itertuples():
+        assert row.from_value < row.breakpoint <= row.to_value
+        assert granted(row.breakpoint - 1e-3) == pytest.approx(grid[row.from_value], abs=1e-6)
+        assert granted(row.breakpoint + 1e-3) == pytest.approx(grid[row.to_value], abs=1e-6)
+
+
+def test_queue_order_decides_first_come_first_served():
+    """hand.yaml with `tiers: queue`: homes, then existing connections (the smelter's 10 MW),
+    then the queue. Hour 1 is the tight one: the North has 40 MW of wind, the South 20 MW of gas
+    and the homes (30 MW) plus the smelter's existing 10 MW come first, so 20 MW must cross the
+    line and at most 20 MW are left for the miner in hour 1.
+
+    Miner first: miner 30 + 20 = 50 MWh; then the smelter's grant can only be what hour 1
+    leaves in the South: 20 + 20 − 30 = 10 MW, 20 MWh.
+    Smelter first: its grant g is served in both hours (served = g − unserved, and existing
+    connections keep unserved at 0), hour 1 allows 40 + 20 − 30 = 30 MW: g = 30, 60 MWh; the
+    line is full with the South's share in hour 1, so the miner gets only hour 0's 30 MWh."""
+    inst = planner.load_instance(HAND)
+    session = Session(inst)
+
+    def served(order: list[str]) -> dict[str, float]:
+        run = session.solve(policy(tiers="queue", queue_order=order, tier_tolerance=0.0))
+        alloc = run.result.allocation.set_index("applicant")
+        assert alloc.loc[order[0], "queue_position"] == 1
+        assert alloc["unserved_mwh"].sum() == pytest.approx(0, abs=1e-6)
+        return alloc["served_mwh"].to_dict()
+
+    miner_first = served(["miner", "smelter", "electrolyser"])
+    smelter_first = served(["smelter", "miner", "electrolyser"])
+    assert (miner_first["miner"], miner_first["smelter"]) == pytest.approx((50, 20), abs=1e-6)
+    assert (smelter_first["miner"], smelter_first["smelter"]) == pytest.approx((30, 60), abs=1e-6)
+
+
+def test_values_are_measured_at_the_baseline_policy_weights():
+    """With a reweighting policy as the baseline, every policy's loads are valued at its
+    weights: for the baseline itself that is its own value column; for the base, the miner's
+    served energy is valued at 900 instead of 550 NOK/MWh."""
+    inst = planner.load_instance(HAND)
+    dear = policy(name="dear_mining", classes={"bitcoin_mining": {"weight_nok_per_mwh": 900}})
+    comp = planner.compare(inst, [None, dear], baseline="dear_mining")
+    t = comp.table.set_index(["policy", "section", "item", "metric"])["value"]
+    own = {r.policy: r.result.allocation for r in comp.runs}
+    key = ("system", "all", "loads_value_at_baseline_weights_nok")
+    assert t[("dear_mining", *key)] == pytest.approx(own["dear_mining"]["value_nok"].sum())
+    base = own["base"].set_index("applicant")
+    expected = base["value_nok"].sum() + (900 - 550) * base.loc["miner", "served_mwh"]
+    assert t[("base", *key)] == pytest.approx(expected)
