@@ -114,7 +114,7 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
         from planner.instance.load import load_instance
         from planner.report.console import summary_text
         from planner.report.render import write_reports
-        from planner.report.tables import ResultData
+        from planner.report.tables import EXPLAIN, ResultData, read_csv
 
         t0 = time.perf_counter()
         inst = load_instance(instance)
@@ -143,6 +143,7 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
             click.echo(summary_text(result))
         if tables:
             explained = write_explanations(out, inst)
+            data.tables[EXPLAIN] = read_csv(out / f"{EXPLAIN}.csv")  # as planner report reads it
             if not quiet:
                 click.echo(f"{explained['applicant'].nunique()} applicants limited: why in "
                            f"{out}/explain.csv (planner explain {out} --applicant NAME)")

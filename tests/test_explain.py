@@ -81,3 +81,18 @@ def test_explain_command(tmp_path):
     bad = run_cli("explain", tmp_path / "out", "--applicant", "nobody")
     assert bad.returncode == 2 and "unknown applicant 'nobody'" in bad.stderr
     assert_no_traceback(bad.stderr)
+
+
+def test_reports_carry_the_explanation(tmp_path):
+    """planner solve puts explain.csv's reasons into report.html and report.md (and the
+    workbook), and planner report renders the same section from the saved folder."""
+    path = write_instance(congested(), tmp_path / "i.yaml")
+    done = run_cli("solve", path, "--out", tmp_path / "out", "--formats", "csv,html,md")
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "out" / "report.html").read_text()
+    md = (tmp_path / "out" / "report.md").read_text()
+    for text in (html, md):
+        assert "Why applicants got less" in text and "transfer limit A→B binding" in text
+    again = run_cli("report", tmp_path / "out", "--formats", "html,md")
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "out" / "report.html").read_text() == html

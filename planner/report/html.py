@@ -12,7 +12,7 @@ from planner.report import charts
 from planner.report import content as c
 from planner.report.columns import format_value
 from planner.report.run_record import run_record
-from planner.report.tables import ResultData
+from planner.report.tables import EXPLAIN, EXPLAIN_VIEW, ResultData
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("planner.report", "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True,
@@ -85,6 +85,13 @@ def result_sections(data: ResultData) -> list[Section]:
             "flows", "Lines and interconnectors",
             "Net flow in each link's named direction, sorted; the table gives each direction.",
             [svg(charts.flows_chart(t["flows"]))], [table(c.links_table(t["flows"]), "links")]))
+    if len(t.get(EXPLAIN, ())):
+        sections.append(Section(
+            "explain", "Why applicants got less",
+            "For each applicant granted less than it asked, curtailed or unserved: the limits that "
+            "bound while it was short, in how many hours, with their shadow prices "
+            "(planner explain RESULT_DIR --applicant NAME).",
+            tables=[table(t[EXPLAIN], EXPLAIN, EXPLAIN_VIEW)]))
     sections.append(Section("objective", "Objective", "What the optimum is worth, term by term.",
                             tables=[table(c.objective_table(s), "objective")]))
     return sections

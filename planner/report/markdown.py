@@ -8,7 +8,7 @@ import re
 from planner.report import content as c
 from planner.report.columns import format_value
 from planner.report.run_record import run_record
-from planner.report.tables import ResultData
+from planner.report.tables import EXPLAIN, EXPLAIN_VIEW, ResultData
 
 MD_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 """Characters with a meaning inside a line of Markdown; an underscore only at a word edge
@@ -56,5 +56,8 @@ def result_markdown(data: ResultData) -> str:
         [("Headline", numbers),
          ("By load class", md_table(c.display(c.classes_table(alloc), "classes"))),
          ("By applicant", md_table(c.display(alloc, "allocation", MD_ALLOCATION))),
+         *([("Why applicants got less",
+             md_table(c.display(data.tables[EXPLAIN], EXPLAIN, EXPLAIN_VIEW)))]
+           if len(data.tables.get(EXPLAIN, ())) else []),
          ("Objective", md_table(c.display(c.objective_table(s), "objective")))],
         run_record(s))

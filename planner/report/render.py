@@ -11,7 +11,7 @@ from pathlib import Path
 from planner.report import comparison, excel, html, markdown
 from planner.report import content as c
 from planner.report.run_record import run_record
-from planner.report.tables import TABLES, ResultData, write_csv_tables, write_json, write_text
+from planner.report.tables import EXPLAIN, TABLES, ResultData, write_csv_tables, write_json, write_text
 
 FORMATS = ("csv", "xlsx", "html", "md")
 """Formats ``--formats`` can pick: csv is the tables and summary.json, the rest one report each."""
@@ -26,7 +26,7 @@ def result_sheets(data: ResultData) -> list[excel.Sheet]:
             excel.Sheet("classes", c.classes_table(t["allocation"]), "classes"),
             excel.Sheet("objective", c.objective_table(s), "objective"),
             excel.Sheet("links", c.links_table(t["flows"]), "links"),
-            *(excel.Sheet(name, t[name], name) for name in TABLES)]
+            *(excel.Sheet(name, t[name], name) for name in (*TABLES, EXPLAIN) if name in t)]
 
 
 def write_reports(data: ResultData, out: Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:

@@ -27,6 +27,10 @@ TABLES = ("allocation", "dispatch", "flows", "prices", "storage", "curtailment")
 evidence tables for planner verify and explain (applicants, generation, binding) are written as
 CSV too, but stay out of the reports."""
 
+EXPLAIN = "explain"
+"""explain.csv (planner/explain.py), shown in the reports when the folder has it."""
+EXPLAIN_VIEW = ["applicant", "reason", "hours", "shadow_price_nok_per_unit", "detail"]
+
 REQUIRED_COLUMNS = {
     "allocation": ("applicant", "zone", "class", "protected", "requested_mw", "granted_mw",
                    "granted_firm_mw", "granted_nonfirm_mw", "served_mwh", "curtailed_mwh",
@@ -177,6 +181,8 @@ def read_saved(folder: Path) -> ResultData:
                                   "'planner solve'? Solve again to write it") for p in missing])
     try:
         tables = {name: read_csv(folder / f"{name}.csv") for name in TABLES}
+        if (folder / f"{EXPLAIN}.csv").is_file():
+            tables[EXPLAIN] = read_csv(folder / f"{EXPLAIN}.csv")
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError([Problem(str(folder), None, None, "", f"cannot read the saved results: "
