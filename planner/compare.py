@@ -19,7 +19,7 @@ import pandas as pd
 
 from planner.instance.instance import Instance
 from planner.policies import PolicySpec, apply_policy
-from planner.report.tables import write_csv, write_json, write_tables
+from planner.report.tables import ResultData, write_csv, write_json, write_tables
 from planner.session import PolicyRun, Session, structure_key
 from planner.solve import SolverOptions
 
@@ -144,7 +144,7 @@ def write_comparison(comp: Comparison, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for run in comp.runs:
-        written += write_tables(run.result, out / run.policy)
+        written += write_tables(ResultData.of(run.result), out / run.policy)
     write_csv(comp.table, out / "comparison.csv")
     data = {
         "baseline": comp.baseline,

@@ -20,7 +20,7 @@ import pyomo.environ as pyo
 from planner.errors import Problem
 from planner.instance.instance import Instance
 from planner.instance.yamlsource import SourceTree, read_document
-from planner.model.index import has_obligation, is_firm, is_free
+from planner.model.index import STORAGE_BLOCK_HOURS, has_obligation, is_firm, is_free
 from planner.solve import CompiledLP
 
 IIS_LISTED = 25
@@ -91,15 +91,17 @@ needs roughly 1 KB of memory per row or column while building, HiGHS far less.""
 def estimate_size(inst: Instance) -> tuple[int, int]:
     """(rows, columns) of the LP, estimated from the instance before anything is built (the
     same split of applicants as planner/model/index.py; tests/test_diagnose.py checks it
-    against built models)."""
+    against built models). The storage_level rows of row generation come on top, at most
+    23 per reservoir and day that needs them."""
     H, apps = inst.hours, inst.applicants
     flexible = [a for a in apps if not is_firm(a)]
     reservoirs = sum(s.reservoir for s in inst.supply)
-    cols = len(apps) + H * (len(flexible) + sum(has_obligation(a) for a in apps)
-                            + sum(a.own_capacity_mw > 0 for a in apps) + len(inst.supply)
-                            + 2 * reservoirs + 2 * len(inst.lines) + len(inst.interconnectors))
+    levels = reservoirs * -(-H // STORAGE_BLOCK_HOURS)  # one per reservoir and block
+    cols = len(apps) + levels + H * (len(flexible) + sum(has_obligation(a) for a in apps)
+                                     + sum(a.own_capacity_mw > 0 for a in apps) + len(inst.supply)
+                                     + reservoirs + 2 * len(inst.lines) + len(inst.interconnectors))
     windows = sum(-(-H // a.window_hours) for a in flexible if a.window_hours)
-    rows = (H * (len(inst.zones) + reservoirs
+    rows = (levels + H * (len(inst.zones)
                  + sum(not is_free(a) for a in flexible) + sum(a.firm_share > 0 for a in flexible)
                  + sum(a.own_capacity_mw > 0 for a in apps))
             + 2 * (H - 1) * sum(a.ramp_mw_per_h is not None for a in flexible)

@@ -34,7 +34,9 @@ def test_unserved_summary_names_zone_hours_applicants(tmp_path):
     _, t = inv.solve_and_write(inst, tmp_path)
     [line] = unserved_summary(inst, t.applicants, explain_table(inst, t))
     assert line.startswith("unserved in City: ")
-    assert "hours 14, 39, 40, 41" in line and "City homes" in line
+    # hours 40 and 41 are short whatever the dispatch (the precheck above); which other hours
+    # carry the rest of the unserved energy is not unique (reservoir water can move)
+    assert "40, 41)" in line and "City homes" in line
     assert "transfer limit Hydro→City (300 MW) binding in 2 h" in line
 
 
@@ -75,7 +77,7 @@ def test_iis_members_are_an_infeasible_subsystem(tmp_path):
     h = to_highs(lp, SolverOptions())
     h.run()
     assert h.getModelStatus() == highspy.HighsModelStatus.kInfeasible
-    families = {x.family for x in iis_members(h, m)}
+    families = {x.family for x in iis_members(h, m, lp)}
     assert {"storage_balance", "unserved_mw"} <= families
 
 

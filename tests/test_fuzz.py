@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 import planner
 from planner.cli import cli
 from planner.errors import InputError
-from planner.report.tables import write_tables
+from planner.report.tables import ResultData, write_tables
 from planner.verify import read_tables, verify_tables
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
@@ -151,7 +151,7 @@ def _check_one(folder: Path, name: str) -> str:
         return "exit 2 at solve (located)"
     except (planner.InfeasibleError, planner.UnboundedError) as exc:
         return f"exit {exc.exit_code} ({type(exc).__name__})"
-    write_tables(result, folder / "out")
+    write_tables(ResultData.of(result), folder / "out")
     v = verify_tables(inst, read_tables(folder / "out"))
     assert v.passed, v.line()
     return "valid: solved and verified"
