@@ -274,17 +274,26 @@ def validate(instance: Path, policy_file: Path | None) -> None:
 @_policy_file_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for comparison.csv, comparison.json and one folder per policy.")
+@FORMATS_OPTION
 @click.option("--time-limit", type=click.FloatRange(min=0), help="HiGHS time limit per solve (s).")
 @click.option("--cold", is_flag=True, help="Solve every policy from scratch (for checks).")
 def compare(instance: Path, names: str | None, all_: bool, baseline: str | None,
-            policy_file: Path | None, out: Path, time_limit: float | None, cold: bool) -> None:
+            policy_file: Path | None, out: Path, formats: tuple[str, ...], time_limit: float | None,
+            cold: bool) -> None:
     """Solve several policies of INSTANCE and compare them side by side."""
 
     def action() -> None:
-        from planner.compare import BASE, side_by_side, write_comparison
+        from planner.compare import (
+            BASE,
+            comparison_record,
+            report_view,
+            side_by_side,
+            write_comparison,
+        )
         from planner.compare import compare as compare_policies
         from planner.instance.load import load_instance
         from planner.policies import load_policies
+        from planner.report.render import render_comparison
 
         if bool(names) == all_:
             raise click.UsageError("give either --policies a,b,c or --all")
@@ -301,8 +310,10 @@ def compare(instance: Path, names: str | None, all_: bool, baseline: str | None,
             comp = compare_policies(inst, policies, base, options, warm=not cold,
                                     progress=lambda name: bar.update(1, name))
         write_comparison(comp, out)
+        render_comparison(report_view(comp, comparison_record(comp)), out, formats)
         click.echo(side_by_side(comp))
-        click.echo(f"results in {out}/ (comparison.csv, comparison.json, one folder per policy)")
+        click.echo(f"results in {out}/ (comparison.csv, comparison.json, {', '.join(formats)}, "
+                   "one folder per policy)")
 
     _run(action)
 

@@ -19,6 +19,9 @@ import pandas as pd
 
 from planner.instance.instance import Instance
 from planner.policies import PolicySpec, apply_policy
+from planner.report.columns import UNIT_SUFFIXES
+from planner.report.comparison import Comparison as ReportComparison
+from planner.report.run_record import run_record
 from planner.report.tables import ResultData, write_csv, write_json, write_tables
 from planner.session import PolicyRun, Session, structure_key
 from planner.solve import SolverOptions
@@ -137,6 +140,64 @@ def compare(inst: Instance, policies: list[PolicySpec | None], baseline: str,
     """Solve the policies (``None`` is the base instance, named ``base``) and compare them."""
     runs = run_policies(inst, policies, options or SolverOptions(), warm, progress)
     return Comparison(baseline, runs, comparison_table(runs, baseline))
+
+
+REPORT_KPIS = {"system": ("objective_nok", "loads_value_at_baseline_weights_nok", "exports_twh",
+                           "imports_twh", "curtailed_load_twh", "unserved_mwh"),
+               "class": ("served_twh", "granted_mw"),
+               "zone": ("mean_price_nok_per_mwh",)}
+"""Metrics of the long table shown in the comparison report, by section."""
+
+REPORT_CHANGES = {"granted_mw": "granted_change_mw", "served_mwh": "served_change_mwh",
+                  "value_at_baseline_weights_nok": "value_change_nok"}
+"""Applicant metrics of the long table → change columns of the comparison report."""
+
+
+def comparison_record(comp: Comparison) -> list[tuple[str, str]]:
+    """The comparison's run record: the instance (as in each policy's record), the policies,
+    the baseline, the planner and the solver."""
+    from planner import __version__
+
+    summary = next(r for r in comp.runs if r.policy == comp.baseline).result.summary
+    return [*run_record(summary)[:3], ("policies", ", ".join(r.policy for r in comp.runs)),
+            ("baseline", comp.baseline), ("planner version", __version__),
+            ("solver", str(summary["solver"]["name"]))]
+
+
+def report_view(comp: Comparison, record: list[tuple[str, str]]) -> ReportComparison:
+    """The comparison in the report's wide form (planner/report/comparison.py): one KPI row per
+    policy (class and zone metrics named ``served_<class>_twh``, ``mean_price_<zone>_nok_per_mwh``)
+    and one change row per policy and applicant, ranked by the change in value."""
+    t = comp.table
+    wide = []
+    for section, metrics in REPORT_KPIS.items():
+        rows = t[(t["section"] == section) & t["metric"].isin(metrics)]
+        for metric, group in rows.groupby("metric", sort=False):
+            stem, suffix = (metric, "") if section == "system" else _split_suffix(metric)
+            for item, cells in group.groupby("item", sort=False):
+                name = metric if section == "system" else f"{stem}_{item}{suffix}"
+                wide.append(cells.set_index("policy")["value"].rename(name))
+    kpis = pd.concat(wide, axis=1).reset_index().rename(columns={"index": "policy"})
+    money = [c for c in kpis.columns if c.endswith("_nok")]  # millions read better side by side
+    kpis[money] = kpis[money] / 1e6
+    kpis = kpis.rename(columns={c: c.removesuffix("_nok") + "_mnok" for c in money})
+    apps = t[(t["section"] == "applicant") & t["metric"].isin(REPORT_CHANGES)]
+    changes = (apps.pivot_table(index=["policy", "item"], columns="metric", values="change",
+                                sort=False)
+               .rename(columns=REPORT_CHANGES).reset_index().rename(columns={"item": "applicant"}))
+    base = next(r for r in comp.runs if r.policy == comp.baseline).result.allocation
+    info = base.set_index("applicant")[["zone", "class"]]
+    changes = changes.join(info, on="applicant")[["policy", "applicant", "zone", "class",
+                                                  *REPORT_CHANGES.values()]]
+    return ReportComparison(kpis, changes, comp.baseline, record=record)
+
+
+def _split_suffix(metric: str) -> tuple[str, str]:
+    """``served_twh`` → (``served``, ``_twh``), by the report's unit suffixes."""
+    for suffix, _ in UNIT_SUFFIXES:
+        if metric.endswith(suffix):
+            return metric.removesuffix(suffix), suffix
+    return metric, ""
 
 
 def write_comparison(comp: Comparison, out: Path) -> list[Path]:

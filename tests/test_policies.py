@@ -208,6 +208,14 @@ def test_norway_policies_solve_on_a_teaching_week(tmp_path):
     assert (base["change"].abs() < 1e-9).all()
     ranks = table[(table["section"] == "applicant") & (table["metric"] == "rank")]
     assert len(ranks) == len(section["policies"]) * len(inst.applicants)
+    # the comparison report: every policy side by side, changes per applicant and policy
+    html = (out / "report.html").read_text()
+    assert all(p["name"] in html for p in section["policies"])
+    changes = pd.read_csv(out / "comparison_changes.csv")
+    assert len(changes) == len(section["policies"]) * len(inst.applicants)
+    value = table[(table["section"] == "applicant")
+                  & (table["metric"] == "value_at_baseline_weights_nok")]
+    assert changes["value_change_nok"].sum() == pytest.approx(value["change"].sum(), abs=1.0)
     data = json.loads((out / "comparison.json").read_text())
     assert data["baseline"] == "status_quo"
     for name in data["policies"]:
