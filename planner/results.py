@@ -316,7 +316,7 @@ def _binding_frame(family: str, keys: list[tuple[str, int | None]], value: np.nd
     })
 
 
-def _storage_level_keys(ix: ModelIndex, comp: pyo.Var) -> list[tuple[str, int | None]]:
+def _block_end_keys(ix: ModelIndex, comp: pyo.Var) -> list[tuple[str, int | None]]:
     """storage_mwh[r,b] is the level at the end of block b: keyed by that hour, like the
     storage_level rows added by row generation (``storage_level[r,t]``)."""
     return [(str(r), ix.storage_blocks[b].stop - 1) for r, b in comp]
@@ -340,7 +340,7 @@ def binding_table(m: pyo.ConcreteModel, ix: ModelIndex, sol: Solution) -> pd.Dat
         if comp is None or comp.ctype is not comps:
             continue
         sl = lp.row_slices[name] if comps is pyo.Constraint else lp.col_slices[name]
-        keys = (_storage_level_keys(ix, comp) if name == "storage_mwh"
+        keys = (_block_end_keys(ix, comp) if name == "storage_mwh"
                 else [_split_key(k) for k in comp])
         frames.append(_binding_frame(name, keys, values[sl], lower[sl], upper[sl], duals[sl]))
     if "storage_level" in lp.row_slices:

@@ -53,15 +53,16 @@ def reservoir_columns(ix: ModelIndex, col_slices: dict[str, slice], x: np.ndarra
     return generation, x[col_slices["spill_mwh"]].reshape(-1, H)
 
 
-def _block_rows(ix: ModelIndex, col_slices: dict[str, slice], k: int, b: int,
+def _block_rows(ix: ModelIndex, col_slices: dict[str, slice], k: int, position: int, b: int,
                 rows: tuple[list[str], list[float], list[float]],
                 entries: list[tuple[int, int, float]]) -> None:
     """Append to (names, lower, upper) and entries (row, column, coefficient) the storage_level
-    rows of reservoir k for the hours of block b but its last (that level is storage_mwh[r,b])."""
+    rows of reservoir k (supply number ``position``) for the hours of block b but its last
+    (that level is storage_mwh[r,b])."""
     names, lower, upper = rows
-    s = [p for p in ix.inst.supply if p.reservoir][k]
+    s = ix.inst.supply[position]
     H, hours = len(ix.hours), ix.storage_blocks[b]
-    generation = col_slices["generation_mw"].start + _reservoir_positions(ix)[k] * H
+    generation = col_slices["generation_mw"].start + position * H
     spill = col_slices["spill_mwh"].start + k * H
     previous = col_slices["storage_mwh"].start + k * len(ix.storage_blocks) + b - 1
     inflow = np.cumsum(s.inflow_mwh[hours.start:hours.stop])
@@ -94,11 +95,11 @@ def storage_level_rows(ix: ModelIndex, col_slices: dict[str, slice], x: np.ndarr
     out = (level > size[:, None] + tol) | (level < -tol)
     rows: tuple[list[str], list[float], list[float]] = ([], [], [])
     entries: list[tuple[int, int, float]] = []
-    for k in range(len(size)):
+    for k, position in enumerate(_reservoir_positions(ix)):
         for b, hours in enumerate(ix.storage_blocks):
             if (k, b) not in refined and out[k, hours.start:hours.stop].any():
                 refined.add((k, b))
-                _block_rows(ix, col_slices, k, b, rows, entries)
+                _block_rows(ix, col_slices, k, position, b, rows, entries)
     names, lower, upper = rows
     if not names:
         return None
