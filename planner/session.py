@@ -108,6 +108,10 @@ class Session:
         self.limit_rows: dict[str, int] = {}
         """Row of the current policy's export cap or domestic floor, by policy field."""
         self.solved = False
+        self.last_x: np.ndarray | None = None
+        """The last optimal solution, a candidate for skipping the next policy's tier stages."""
+        self.limit_specs: list[tuple[float, float, np.ndarray, np.ndarray]] = []
+        """(lower, upper, columns, coefficients) of the current policy's limit rows."""
         self.refined: set[tuple[int, int]] = set()
         """Reservoir blocks whose hourly storage_level rows are in HiGHS (kept for every policy:
         they belong to the base model)."""
@@ -199,19 +203,24 @@ class Session:
             self.stale_rows += self.policy_rows
             self.policy_rows = []
             self.limit_rows = {}
+            self.limit_specs = []
+
+    def _add_limit(self, lower: float, upper: float, cols: np.ndarray, coefs: np.ndarray) -> None:
+        self._add_row(lower, upper, cols, coefs)
+        self.limit_specs.append((lower, upper, cols, coefs))
 
     def _add_limits(self, inst: Instance, policy: PolicySpec) -> None:
         """Rows for the policy's export cap, domestic floor and reserve margin."""
         if policy.export_cap_twh is not None:
             cols = self.trade_columns()
-            self._add_row(-INF, per_horizon_mwh(inst, policy.export_cap_twh), cols,
+            self._add_limit(-INF, per_horizon_mwh(inst, policy.export_cap_twh), cols,
                           np.ones(len(cols)))
             self.limit_rows["export_cap_twh"] = self.policy_rows[-1]
         if policy.domestic_floor_twh is not None:
             parts = [self.served_energy(a) for a in inst.applicants if a.load_class != "exports"]
             cols = np.concatenate([p[0] for p in parts])
             coefs = np.concatenate([p[1] for p in parts])
-            self._add_row(per_horizon_mwh(inst, policy.domestic_floor_twh), INF, *_merge(cols, coefs))
+            self._add_limit(per_horizon_mwh(inst, policy.domestic_floor_twh), INF, *_merge(cols, coefs))
             self.limit_rows["domestic_floor_twh"] = self.policy_rows[-1]
         if policy.reserve_margin is not None:
             rm = policy.reserve_margin
@@ -229,7 +238,7 @@ class Session:
                 if apps:
                     cols = np.concatenate([self._cols[a.name]["granted_mw"] for a in apps])
                     coefs = np.array([(1 + rm.margin) * a.firm_share for a in apps])
-                    self._add_row(-INF, capacity, cols, coefs)
+                    self._add_limit(-INF, capacity, cols, coefs)
 
     # -- solving --------------------------------------------------------------------------
 
@@ -243,8 +252,20 @@ class Session:
         self.solved = True
         # the storage_level rows go to HiGHS only, after the model's and the policies' rows:
         # the session never edits them, and the model's row slices stay where they are
-        return add_violated_rows(self.highs, self.lp, self.index, sol, self.options, self.refined,
-                                 lambda block: append_rows(self.highs, block))
+        sol = add_violated_rows(self.highs, self.lp, self.index, sol, self.options, self.refined,
+                                lambda block: append_rows(self.highs, block))
+        self.last_x = sol.x
+        return sol
+
+    def _feasible(self, x: np.ndarray) -> bool:
+        """x satisfies the model's rows, the column bounds and the current policy's limit rows,
+        within 1e-6 relative. (The hourly storage_level rows hold for any solution the session
+        returned: row generation stops only when none is violated.)"""
+        lp = self.lp
+        rows = [(lp.row_lower, lp.row_upper, lp.matrix @ x), (lp.col_lower, lp.col_upper, x)]
+        rows += [(np.array([lo]), np.array([up]), np.array([coefs @ x[cols]]))
+                 for lo, up, cols, coefs in self.limit_specs]
+        return all(_within(lower, upper, value) for lower, upper, value in rows)
 
     def solve(self, policy: PolicySpec | None = None) -> PolicyRun:
         """The policy's optimal result (the base instance's with ``None``).
@@ -290,10 +311,18 @@ class Session:
 
     def _tier_stages(self, inst: Instance, policy: PolicySpec, cost: np.ndarray) -> list[Stage]:
         """Solve the tiers in order; after each, hold its value with a row
-        value_k(x) ≥ value_k* − tolerance × max(1, |value_k*|)."""
+        value_k(x) ≥ value_k* − tolerance × max(1, |value_k*|).
+
+        A stage is skipped when a known solution satisfies the LP and every hold so far and
+        gives the tier the largest value its columns allow: that solution is then optimal for
+        the stage. The known solutions are each solved stage's and, if it is feasible under this
+        policy's limits, the previous policy's (so a queue whose early tiers the unranked
+        optimum already serves in full starts at the first tier it does not)."""
         stages: list[Stage] = []
         cumulative = np.zeros(len(cost), dtype=bool)
-        x: np.ndarray | None = None
+        known = [self.last_x] if self.last_x is not None and self._feasible(self.last_x) else []
+        holds: list[tuple[np.ndarray, float]] = []
+        tol = policy.tier_tolerance
         for k, tier in enumerate(tier_members(inst, policy)):
             parts = [self.applicant_columns(a.name) for a in tier.applicants]
             if tier.trade:
@@ -307,19 +336,23 @@ class Session:
             best = _largest_value(cost[cols], self.lp.col_lower[cols], self.lp.col_upper[cols])
             label = f"tier {k + 1}: {tier.label()}"
             t0 = time.perf_counter()
-            tol = policy.tier_tolerance
-            if x is not None and cost[cols] @ x[cols] >= best - tol * max(1.0, abs(best)):
+            x = next((x for x in known
+                      if cost[cols] @ x[cols] >= best - tol * max(1.0, abs(best))
+                      and all(cost[c] @ x[c] >= least for c, least in holds)), None)
+            if x is not None:
                 stages.append(Stage(label, float(cost[cumulative] @ x[cumulative]),
                                     float(cost[cols] @ x[cols]), 0.0, 0, skipped=True))
             else:
                 self._set_costs(np.where(cumulative, cost, 0.0))
                 sol = self._run()
-                x = sol.x
-                stages.append(Stage(label, sol.objective, float(cost[cols] @ x[cols]),
+                known.insert(0, sol.x)
+                stages.append(Stage(label, sol.objective, float(cost[cols] @ sol.x[cols]),
                                     time.perf_counter() - t0,
                                     sol.iterations["simplex"] + sol.iterations["ipm"]))
             value = stages[-1].value_nok
-            self._add_row(value - tol * max(1.0, abs(value)), INF, cols, cost[cols])
+            least = value - tol * max(1.0, abs(value))
+            holds.append((cols, least))
+            self._add_row(least, INF, cols, cost[cols])
             stages[-1].hold_row = self.policy_rows[-1]
         return stages
 
@@ -333,6 +366,11 @@ def _limits_text(policy: PolicySpec) -> str:
     if policy.reserve_margin is not None:
         parts.append(f"reserve margin {policy.reserve_margin.margin:.0%}")
     return ", ".join(parts) or "none"
+
+
+def _within(lower: np.ndarray, upper: np.ndarray, value: np.ndarray) -> bool:
+    slack = 1e-6 * np.maximum(1.0, np.abs(value))
+    return bool(np.all(value >= lower - slack) and np.all(value <= upper + slack))
 
 
 def _largest_value(cost: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:

@@ -7,6 +7,7 @@ out of tolerance fails.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,29 @@ def test_every_entry_names_its_source():
                     "protected_demand"):
         for entry in data[section]:
             assert entry.get("source"), f"{section}: {entry['name']} has no source"
+
+
+@pytest.fixture(scope="module")
+def existing_system(norway) -> planner.Result:
+    """The full year with every applicant granted only what is already connected: the system
+    as it stands, before the queue is served."""
+    applicants = tuple(dataclasses.replace(a, requested_mw=a.existing_mw)
+                       for a in norway.applicants)
+    return planner.solve(dataclasses.replace(norway, applicants=applicants))
+
+
+def test_existing_system_net_export(existing_system):
+    """Net export of the system as it stands lies in §2's recent range, 12–22 TWh/yr (Statnett
+    daily data 2020–2025); none of the connected load goes unserved."""
+    kpis = existing_system.summary["kpis"]
+    assert 12.0 <= kpis["exports_twh"] - kpis["imports_twh"] <= 22.0
+    assert kpis["unserved_mwh"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_existing_system_price_structure(existing_system):
+    """§4a: NO3 and NO4 are far below the south (2023: 44 and 34 øre/kWh against 76–90);
+    the southern zones lie within 2023–24's levels of 42–79 EUR/MWh (11.6 NOK/EUR)."""
+    price = existing_system.summary["kpis"]["mean_zonal_price_nok_per_mwh"]
+    assert max(price["NO3"], price["NO4"]) < min(price["NO1"], price["NO2"], price["NO5"])
+    for zone in ("NO1", "NO2", "NO5"):
+        assert 42 * 11.6 <= price[zone] <= 79 * 11.6

@@ -397,3 +397,20 @@ def test_values_are_measured_at_the_baseline_policy_weights():
     base = own["base"].set_index("applicant")
     expected = base["value_nok"].sum() + (900 - 550) * base.loc["miner", "served_mwh"]
     assert t[("base", *key)] == pytest.approx(expected)
+
+
+def test_queue_tiers_served_in_full_by_the_previous_optimum_are_skipped():
+    """After the base optimum, the queue's leading tiers that it already serves in full are
+    skipped (no solve), and the result equals a fresh session's, stage by stage."""
+    inst = planner.load_instance(WEEK)
+    session = Session(inst)
+    session.solve(None)
+    queue = policy(tiers="queue")
+    warm = session.solve(queue)
+    cold = Session(inst, warm=False).solve(queue)
+    assert warm.stages[0].skipped and not cold.stages[0].skipped
+    assert sum(s.skipped for s in warm.stages) > sum(s.skipped for s in cold.stages)
+    assert [s.value_nok for s in warm.stages] == pytest.approx(
+        [s.value_nok for s in cold.stages], rel=1e-5, abs=1e-3)
+    assert warm.result.summary["objective_nok"] == pytest.approx(
+        cold.result.summary["objective_nok"], rel=1e-6)
