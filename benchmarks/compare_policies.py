@@ -48,8 +48,13 @@ def main() -> None:
     args = parser.parse_args()
     inst = planner.load_instance(args.instance)
     policies = list(load_policies(inst, args.policy_file).values())
+    start = time.perf_counter()
     one, one_s = timed(lambda: planner.solve(inst))
-    comp, compare_s = timed(lambda: compare(inst, policies, policies[0].name))
+    print(f"one solve: {one_s:.1f} s", file=sys.stderr, flush=True)
+    comp, compare_s = timed(lambda: compare(
+        inst, policies, policies[0].name,
+        progress=lambda name: print(f"{time.perf_counter() - start:8.1f} s  {name}",
+                                    file=sys.stderr, flush=True)))
     cold, cold_s = timed(lambda: [] if args.no_cold else
                          [Session(inst, warm=False).solve(p) for p in policies])
     warm_obj = {r.policy: r.result.summary["objective_nok"] for r in comp.runs}
@@ -70,6 +75,8 @@ def main() -> None:
                               for r in comp.runs},
         "rebuilds": sum(r.rebuilt for r in comp.runs),
         "stages": {r.policy: len(r.stages) for r in comp.runs},
+        "stage_seconds": {r.policy: [[s.name[:40], round(s.seconds, 2), s.skipped]
+                                     for s in r.stages] for r in comp.runs},
         "largest_relative_objective_gap_warm_vs_cold": worst,
     }
     print(json.dumps(record, indent=2))

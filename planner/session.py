@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from itertools import takewhile
 
 import highspy
 import numpy as np
 
 from planner.api import add_violated_rows, staged_columns
-from planner.errors import InfeasibleError
+from planner.errors import InfeasibleError, SolverError, UnboundedError
 from planner.instance.instance import Applicant, Instance
 from planner.model import build_model
 from planner.model.index import ModelIndex
-from planner.policies import PolicySpec, apply_policy, per_horizon_mwh, tier_members
+from planner.policies import PolicySpec, TierSpec, apply_policy, per_horizon_mwh, tier_members
 from planner.results import Result, build_result
 from planner.solve import (
     INF,
@@ -67,8 +68,13 @@ class Stage:
     seconds: float
     iterations: int
     skipped: bool = False
-    """The previous stage's solution already reached this tier's largest possible value."""
+    """No optimisation was needed: a known or probed solution already gives this tier its
+    largest possible value (see Session._tier_stages)."""
+    probed: bool = False
+    """Skipped thanks to a probe (one LP with zero objective), not a known solution."""
     hold_row: int | None = None
+    fixed_cols: np.ndarray | None = None
+    """A tier at its largest value is held by fixing its valued columns there, not by a row."""
     priority_cost: float = 0.0
     """NOK of the full objective given up per NOK of this tier's value held: minus the dual of
     the tier's hold row in the final stage (0 where the hold does not bind)."""
@@ -112,6 +118,8 @@ class Session:
         """The last optimal solution, a candidate for skipping the next policy's tier stages."""
         self.limit_specs: list[tuple[float, float, np.ndarray, np.ndarray]] = []
         """(lower, upper, columns, coefficients) of the current policy's limit rows."""
+        self.fixed = np.zeros(0, dtype=np.int32)
+        """Columns the current policy's tier holds fix at a bound (restored by the next)."""
         self.refined: set[tuple[int, int]] = set()
         """Reservoir blocks whose hourly storage_level rows are in HiGHS (kept for every policy:
         they belong to the base model)."""
@@ -180,10 +188,26 @@ class Session:
                           coefs[order].astype(float))
         self.policy_rows.append(self.highs.getNumRow() - 1)
 
-    def _relax_policy_rows(self) -> None:
-        """Free the previous policy's rows (bounds ±inf) instead of deleting them: deleting a
-        row that is nonbasic would invalidate the basis. Freed rows that a later solve has made
-        basic are deleted then, which keeps the basis valid, so rows do not pile up."""
+    def _fix(self, cols: np.ndarray, value: np.ndarray) -> None:
+        """Fix columns (distinct) at values, until the next policy."""
+        self._set_bounds(cols, value, value)
+        self.fixed = np.union1d(self.fixed, cols).astype(np.int32)
+
+    def _unfix(self, cols: np.ndarray) -> None:
+        self._set_bounds(cols, self.lp.col_lower[cols], self.lp.col_upper[cols])
+        self.fixed = np.setdiff1d(self.fixed, cols).astype(np.int32)
+
+    def _set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        idx = cols.astype(np.int32)
+        if self.highs.changeColsBounds(len(idx), idx, lower, upper) != highspy.HighsStatus.kOk:
+            raise SolverError(f"HiGHS refused new bounds for {len(idx)} columns")
+
+    def _undo_policy(self) -> None:
+        """Restore the columns the previous policy fixed and free its rows (bounds ±inf)
+        instead of deleting them: deleting a row that is nonbasic would invalidate the basis.
+        Freed rows that a later solve has made basic are deleted then, which keeps the basis
+        valid, so rows do not pile up."""
+        self._unfix(self.fixed)
         basis = self.highs.getBasis()
         stale = [r for r in self.stale_rows
                  if not basis.valid or basis.row_status[r] == highspy.HighsBasisStatus.kBasic]
@@ -277,7 +301,7 @@ class Session:
         rebuilt = structure_key(inst) != self.structure
         if rebuilt:
             self._build(inst)
-        self._relax_policy_rows()
+        self._undo_policy()
         cost = self.costs(inst)
         stages: list[Stage] = []
         if policy is not None:
@@ -294,9 +318,9 @@ class Session:
             raise InfeasibleError(f"policy '{policy.name}': {exc}; its limits "
                                   f"({_limits_text(policy)}) cannot all be met") from None
         for stage in stages:
-            stage.priority_cost = -float(sol.row_dual[stage.hold_row])
+            stage.priority_cost = _priority_cost(stage, sol, cost)
         stages.append(Stage("final", sol.objective, sol.objective, time.perf_counter() - t0,
-                            sol.iterations["simplex"] + sol.iterations["ipm"]))
+                            _iterations(sol)))
         timings = {"build_s": self.build_s, "solve_s": sum(s.seconds for s in stages)}
         self.build_s = 0.0
         result = build_result(self.model, ModelIndex(inst), sol, timings)
@@ -304,57 +328,100 @@ class Session:
             "name": policy.name if policy else None,
             "rebuilt": rebuilt,
             "tier_tolerance": policy.tier_tolerance if policy and policy.tiers else None,
-            "stages": [{k: v for k, v in vars(s).items() if k != "hold_row"} for s in stages],
+            "stages": [{k: v for k, v in vars(s).items() if k not in ("hold_row", "fixed_cols")}
+                       | {"held_by": "row" if s.hold_row is not None else "fixed columns"}
+                       for s in stages[:-1]] + [vars(stages[-1]) | {"held_by": None}],
         }
         timings["total_s"] = time.perf_counter() - start
         return PolicyRun(policy.name if policy else "base", result, stages, rebuilt)
 
     def _tier_stages(self, inst: Instance, policy: PolicySpec, cost: np.ndarray) -> list[Stage]:
-        """Solve the tiers in order; after each, hold its value with a row
-        value_k(x) ≥ value_k* − tolerance × max(1, |value_k*|).
+        """Solve the tiers in order and hold each tier's value for the stages after it.
 
-        A stage is skipped when a known solution satisfies the LP and every hold so far and
-        gives the tier the largest value its columns allow: that solution is then optimal for
-        the stage. The known solutions are each solved stage's and, if it is feasible under this
-        policy's limits, the previous policy's (so a queue whose early tiers the unranked
-        optimum already serves in full starts at the first tier it does not)."""
+        A tier is first checked for its largest possible value (every valued column at its
+        best bound: loads granted and served in full, nothing unserved): if a known solution
+        meets the LP and every hold so far and reaches it, or a probe finds such a solution,
+        that solution is optimal for the stage, no optimisation is run, and the tier is held
+        by fixing those columns (exact, and the LP loses columns). Otherwise stage k maximises
+        the value of tiers 1..k and the tier is held by a row
+        value_k(x) ≥ value_k* − tolerance × max(1, |value_k*|).
+        Known solutions are each solved stage's and, if it meets this policy's limits, the
+        previous policy's; a probe fixes the remaining tiers up to the next one with trade at
+        their largest values and asks HiGHS for any feasible point (zero objective), then, once
+        that has failed, one tier at a time."""
         stages: list[Stage] = []
         cumulative = np.zeros(len(cost), dtype=bool)
         known = [self.last_x] if self.last_x is not None and self._feasible(self.last_x) else []
         holds: list[tuple[np.ndarray, float]] = []
         tol = policy.tier_tolerance
-        for k, tier in enumerate(tier_members(inst, policy)):
-            parts = [self.applicant_columns(a.name) for a in tier.applicants]
-            if tier.trade:
-                parts.append(self.trade_columns())
-            if tier.existing:
-                parts += [self._cols[a]["unserved_mw"] for a in self.index.with_unserved]
-            if not parts:
-                continue
-            cols = np.unique(np.concatenate(parts))
-            cumulative[cols] = True
-            best = _largest_value(cost[cols], self.lp.col_lower[cols], self.lp.col_upper[cols])
-            label = f"tier {k + 1}: {tier.label()}"
+        tiers = [t for k, spec in enumerate(tier_members(inst, policy))
+                 if (t := self._tier(f"tier {k + 1}: {spec.label()}", spec, cost))]
+        batch = True
+        for k, tier in enumerate(tiers):
+            cumulative[tier.cols] = True
             t0 = time.perf_counter()
-            x = next((x for x in known
-                      if cost[cols] @ x[cols] >= best - tol * max(1.0, abs(best))
+            x = next((x for x in known if tier.reached_by(x)
                       and all(cost[c] @ x[c] >= least for c, least in holds)), None)
+            probed = x is None and tier.probe
+            if probed:
+                x = self._probe(list(takewhile(lambda t: t.probe,
+                                               tiers[k:len(tiers) if batch else k + 1])))
+                batch = batch and x is not None
             if x is not None:
-                stages.append(Stage(label, float(cost[cumulative] @ x[cumulative]),
-                                    float(cost[cols] @ x[cols]), 0.0, 0, skipped=True))
+                stage = Stage(tier.label, float(cost[cumulative] @ x[cumulative]), tier.best,
+                              time.perf_counter() - t0, 0, skipped=True, probed=probed)
             else:
                 self._set_costs(np.where(cumulative, cost, 0.0))
                 sol = self._run()
-                known.insert(0, sol.x)
-                stages.append(Stage(label, sol.objective, float(cost[cols] @ sol.x[cols]),
-                                    time.perf_counter() - t0,
-                                    sol.iterations["simplex"] + sol.iterations["ipm"]))
-            value = stages[-1].value_nok
-            least = value - tol * max(1.0, abs(value))
-            holds.append((cols, least))
-            self._add_row(least, INF, cols, cost[cols])
-            stages[-1].hold_row = self.policy_rows[-1]
+                x = sol.x
+                stage = Stage(tier.label, sol.objective, float(cost[tier.cols] @ x[tier.cols]),
+                              time.perf_counter() - t0, _iterations(sol))
+            known.insert(0, x)
+            stages.append(stage)
+            if tier.reached_by(x):
+                self._fix(tier.valued, tier.best_x)
+                stage.fixed_cols = tier.valued
+            else:
+                self._add_row(stage.value_nok - tol * max(1.0, abs(stage.value_nok)), INF,
+                              tier.cols, cost[tier.cols])
+                stage.hold_row = self.policy_rows[-1]
+            holds.append((tier.cols, stage.value_nok - tol * max(1.0, abs(stage.value_nok))))
         return stages
+
+    def _tier(self, label: str, spec: TierSpec, cost: np.ndarray) -> Tier | None:
+        parts = [self.applicant_columns(a.name) for a in spec.applicants]
+        if spec.trade:
+            parts.append(self.trade_columns())
+        if spec.existing:
+            parts += [self._cols[a]["unserved_mw"] for a in self.index.with_unserved]
+        if not parts:
+            return None
+        cols = np.unique(np.concatenate(parts))
+        valued = cols[cost[cols] != 0]
+        lower, upper = self.lp.col_lower[valued], self.lp.col_upper[valued]
+        best_x = np.where(cost[valued] > 0, upper, lower)
+        best = float(cost[valued] @ best_x) if np.isfinite(best_x).all() else INF
+        return Tier(label, cols, valued, best_x, best,
+                    probe=not spec.trade and best < INF)
+
+    def _probe(self, tiers: list[Tier]) -> np.ndarray | None:
+        """A solution of the LP (with the holds so far) that gives every tier in ``tiers`` its
+        largest value, or None if there is none: the tiers' valued columns are fixed at their
+        best bounds and HiGHS looks for any feasible point (zero objective)."""
+        if not tiers:
+            return None
+        # tiers can share columns (`existing` and a queue tier both hold an applicant's
+        # unserved_mw); the best bound of a shared column is the same in both
+        cols, first = np.unique(np.concatenate([t.valued for t in tiers]), return_index=True)
+        before = self.fixed
+        self._fix(cols, np.concatenate([t.best_x for t in tiers])[first])
+        self._set_costs(np.zeros(len(self.lp.cost)))
+        try:
+            return self._run().x
+        except (InfeasibleError, UnboundedError):  # zero objective: both mean no such point
+            return None
+        finally:
+            self._unfix(np.setdiff1d(cols, before))
 
 
 def _limits_text(policy: PolicySpec) -> str:
@@ -366,6 +433,40 @@ def _limits_text(policy: PolicySpec) -> str:
     if policy.reserve_margin is not None:
         parts.append(f"reserve margin {policy.reserve_margin.margin:.0%}")
     return ", ".join(parts) or "none"
+
+
+@dataclass
+class Tier:
+    """A priority tier's columns in the LP and its largest possible value."""
+
+    label: str
+    cols: np.ndarray
+    valued: np.ndarray
+    """Its columns with a nonzero cost: those that make up its value."""
+    best_x: np.ndarray
+    """Each valued column's best bound (upper where the cost is positive, else lower)."""
+    best: float
+    """The tier's largest possible value (NOK), inf if a valued column is unbounded."""
+    probe: bool
+
+    def reached_by(self, x: np.ndarray) -> bool:
+        """Every valued column of x is at its best bound (to solver precision)."""
+        gap = np.abs(x[self.valued] - self.best_x)
+        return bool(self.best < INF and np.all(gap <= 1e-9 * np.maximum(1.0, np.abs(self.best_x))))
+
+
+def _iterations(sol: Solution) -> int:
+    return sol.iterations["simplex"] + sol.iterations["ipm"]
+
+
+def _priority_cost(stage: Stage, sol: Solution, cost: np.ndarray) -> float:
+    """NOK of the full objective gained per NOK of the tier's value given up, at the margin:
+    minus the dual of its hold row, or, for a tier held by fixed columns, the best ratio
+    −reduced cost / cost over those columns (0 where giving up value gains nothing)."""
+    if stage.hold_row is not None:
+        return -float(sol.row_dual[stage.hold_row])
+    cols = stage.fixed_cols
+    return max(0.0, float(np.max(-sol.col_dual[cols] / cost[cols], initial=0.0)))
 
 
 def _within(lower: np.ndarray, upper: np.ndarray, value: np.ndarray) -> bool:

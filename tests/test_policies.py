@@ -401,15 +401,22 @@ def test_values_are_measured_at_the_baseline_policy_weights():
 
 def test_queue_tiers_served_in_full_by_the_previous_optimum_are_skipped():
     """After the base optimum, the queue's leading tiers that it already serves in full are
-    skipped (no solve), and the result equals a fresh session's, stage by stage."""
+    skipped with no LP at all; a fresh session finds them by a probe. Either way the result
+    equals a fresh session's, stage by stage, and tiers at their largest value are held by
+    fixed columns."""
     inst = planner.load_instance(WEEK)
     session = Session(inst)
-    session.solve(None)
+    base = session.solve(None).result.summary["objective_nok"]
     queue = policy(tiers="queue")
     warm = session.solve(queue)
     cold = Session(inst, warm=False).solve(queue)
-    assert warm.stages[0].skipped and not cold.stages[0].skipped
-    assert sum(s.skipped for s in warm.stages) > sum(s.skipped for s in cold.stages)
+    assert warm.stages[0].skipped and not warm.stages[0].probed
+    assert cold.stages[0].skipped and cold.stages[0].probed
+    held = warm.result.summary["policy"]["stages"]
+    assert [s["held_by"] for s in held[:2]] == ["fixed columns"] * 2 and held[-1]["held_by"] is None
+    # the next policy starts from the instance's own bounds again
+    again = session.solve(None).result.summary["objective_nok"]
+    assert again == pytest.approx(base, rel=1e-9)
     assert [s.value_nok for s in warm.stages] == pytest.approx(
         [s.value_nok for s in cold.stages], rel=1e-5, abs=1e-3)
     assert warm.result.summary["objective_nok"] == pytest.approx(
