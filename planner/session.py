@@ -15,6 +15,7 @@ prices come from that final stage.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import takewhile
 
@@ -352,7 +353,8 @@ class Session:
         stages: list[Stage] = []
         cumulative = np.zeros(len(cost), dtype=bool)
         known = [self.last_x] if self.last_x is not None and self._feasible(self.last_x) else []
-        holds: list[tuple[np.ndarray, float]] = []
+        holds: list[Callable[[np.ndarray], bool]] = []
+        """Whether a point meets each hold so far: a fixed tier exactly, a row within its bound."""
         tol = policy.tier_tolerance
         tiers = [t for k, spec in enumerate(tier_members(inst, policy))
                  if (t := self._tier(f"tier {k + 1}: {spec.label()}", spec, cost))]
@@ -360,8 +362,7 @@ class Session:
         for k, tier in enumerate(tiers):
             cumulative[tier.cols] = True
             t0 = time.perf_counter()
-            x = next((x for x in known if tier.reached_by(x)
-                      and all(cost[c] @ x[c] >= least for c, least in holds)), None)
+            x = next((x for x in known if tier.reached_by(x) and all(h(x) for h in holds)), None)
             probed = x is None and tier.probe
             if probed:
                 x = self._probe(list(takewhile(lambda t: t.probe,
@@ -381,11 +382,12 @@ class Session:
             if tier.reached_by(x):
                 self._fix(tier.valued, tier.best_x)
                 stage.fixed_cols = tier.valued
+                holds.append(tier.reached_by)
             else:
-                self._add_row(stage.value_nok - tol * max(1.0, abs(stage.value_nok)), INF,
-                              tier.cols, cost[tier.cols])
+                least = stage.value_nok - tol * max(1.0, abs(stage.value_nok))
+                self._add_row(least, INF, tier.cols, cost[tier.cols])
                 stage.hold_row = self.policy_rows[-1]
-            holds.append((tier.cols, stage.value_nok - tol * max(1.0, abs(stage.value_nok))))
+                holds.append(lambda x, c=tier.cols, least=least: cost[c] @ x[c] >= least)
         return stages
 
     def _tier(self, label: str, spec: TierSpec, cost: np.ndarray) -> Tier | None:
