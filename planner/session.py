@@ -23,7 +23,7 @@ import highspy
 import numpy as np
 
 from planner.api import add_violated_rows, staged_columns
-from planner.errors import InfeasibleError, SolverError, UnboundedError
+from planner.errors import InfeasibleError, SolverError, SolverLimitError, UnboundedError
 from planner.instance.instance import Applicant, Instance
 from planner.model import build_model
 from planner.model.index import ModelIndex
@@ -270,7 +270,7 @@ class Session:
     def _run(self) -> Solution:
         if not self.warm:
             self.highs.clearSolver()
-        if not self.solved:
+        if not self.solved and not self.fixed.size:  # staging would reset fixed grants
             sol = solve_staged(self.highs, self.lp, staged_columns(self.model, self.lp), self.options)
         else:
             sol = run_highs(self.highs, self.lp)
@@ -283,8 +283,8 @@ class Session:
         return sol
 
     def _feasible(self, x: np.ndarray) -> bool:
-        """x satisfies the model's rows, the column bounds and the current policy's limit rows,
-        within 1e-6 relative. (The hourly storage_level rows hold for any solution the session
+        """x satisfies the model's rows, the column bounds and the current policy's limit rows
+        (``_within``). (The hourly storage_level rows hold for any solution the session
         returned: row generation stops only when none is violated.)"""
         lp = self.lp
         rows = [(lp.row_lower, lp.row_upper, lp.matrix @ x), (lp.col_lower, lp.col_upper, x)]
@@ -348,8 +348,10 @@ class Session:
         value_k(x) ≥ value_k* − tolerance × max(1, |value_k*|).
         Known solutions are each solved stage's and, if it meets this policy's limits, the
         previous policy's; a probe fixes the remaining tiers up to the next one with trade at
-        their largest values and asks HiGHS for any feasible point (zero objective), then, once
-        that has failed, one tier at a time."""
+        their largest values and asks HiGHS for any feasible point (zero objective); once that
+        has failed, later tiers are probed one at a time. A known or probed solution is optimal
+        for stage k when the earlier tiers are held by fixed columns; where one is held by a row,
+        within that row's tolerance."""
         stages: list[Stage] = []
         cumulative = np.zeros(len(cost), dtype=bool)
         known = [self.last_x] if self.last_x is not None and self._feasible(self.last_x) else []
@@ -419,11 +421,14 @@ class Session:
         self._fix(cols, np.concatenate([t.best_x for t in tiers])[first])
         self._set_costs(np.zeros(len(self.lp.cost)))
         try:
-            return self._run().x
+            x = self._run().x
         except (InfeasibleError, UnboundedError):  # zero objective: both mean no such point
+            return None
+        except SolverLimitError:  # the stage is optimised instead
             return None
         finally:
             self._unfix(np.setdiff1d(cols, before))
+        return x if all(t.reached_by(x) for t in tiers) else None
 
 
 def _limits_text(policy: PolicySpec) -> str:
@@ -472,7 +477,9 @@ def _priority_cost(stage: Stage, sol: Solution, cost: np.ndarray) -> float:
 
 
 def _within(lower: np.ndarray, upper: np.ndarray, value: np.ndarray) -> bool:
-    slack = 1e-6 * np.maximum(1.0, np.abs(value))
+    """Within the bounds up to 1e-6 absolute (HiGHS's own tolerance is 1e-7) plus 1e-9 of the
+    value, for the long sums of storage rows."""
+    slack = 1e-6 + 1e-9 * np.abs(value)
     return bool(np.all(value >= lower - slack) and np.all(value <= upper + slack))
 
 

@@ -22,7 +22,7 @@ import planner
 from planner.cli import cli
 from planner.policies import PolicySpec, load_policies
 from planner.session import Session, firm_supply_mw
-from planner.solve import run_highs
+from planner.solve import SolverOptions, run_highs
 
 NORWAY = REPO / "instances" / "norway-2030.yaml"
 WEEK = next(p for p in TEACHING if p.name == "two-zones-week.yaml")
@@ -421,3 +421,14 @@ def test_queue_tiers_served_in_full_by_the_previous_optimum_are_skipped():
         [s.value_nok for s in cold.stages], rel=1e-5, abs=1e-3)
     assert warm.result.summary["objective_nok"] == pytest.approx(
         cold.result.summary["objective_nok"], rel=1e-6)
+
+
+def test_probe_as_first_solve_keeps_its_fixes_with_a_staged_solve():
+    """A probe that is a session's first solve must not go through the staged solve, which
+    frees every grant afterwards: with and without --staged the tiered policy has the same
+    optimum."""
+    inst = planner.load_instance(WEEK)
+    tiered = policy(tiers=[["Smelter"]], reserve_margin={"margin": 0.15})
+    plain = Session(inst).solve(tiered).result.summary["objective_nok"]
+    staged = Session(inst, SolverOptions(staged=True)).solve(tiered).result.summary["objective_nok"]
+    assert staged == pytest.approx(plain, rel=1e-9)
