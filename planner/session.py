@@ -349,7 +349,7 @@ class Session:
         Known solutions are each solved stage's and, if it meets this policy's limits, the
         previous policy's; a probe fixes the remaining tiers up to the next one with trade at
         their largest values and asks HiGHS for any feasible point (zero objective); once that
-        has failed, later tiers are probed one at a time. A known or probed solution is optimal
+        has failed, tiers are probed one at a time. A known or probed solution is optimal
         for stage k when the earlier tiers are held by fixed columns; where one is held by a row,
         within that row's tolerance."""
         stages: list[Stage] = []
@@ -365,11 +365,13 @@ class Session:
             cumulative[tier.cols] = True
             t0 = time.perf_counter()
             x = next((x for x in known if tier.reached_by(x) and all(h(x) for h in holds)), None)
-            probed = x is None and tier.probe
+            probed = x is None and tier.best < INF
             if probed:
-                x = self._probe(list(takewhile(lambda t: t.probe,
-                                               tiers[k:len(tiers) if batch else k + 1])))
-                batch = batch and x is not None
+                group = list(takewhile(lambda t: t.best < INF, tiers[k:] if batch else [tier]))
+                x = self._probe(group)
+                if x is None and len(group) > 1:
+                    batch = False
+                    x = self._probe([tier])
             if x is not None:
                 stage = Stage(tier.label, float(cost[cumulative] @ x[cumulative]), tier.best,
                               time.perf_counter() - t0, 0, skipped=True, probed=probed)
@@ -381,15 +383,16 @@ class Session:
                               time.perf_counter() - t0, _iterations(sol))
             known.insert(0, x)
             stages.append(stage)
-            if tier.reached_by(x):
-                self._fix(tier.valued, tier.best_x)
-                stage.fixed_cols = tier.valued
+            reached = tier.reached_by(x)
+            if reached:
+                self._fix(tier.fixed, tier.fixed_x)
+                stage.fixed_cols = tier.fixed
                 holds.append(tier.reached_by)
-            else:
+            if not reached or tier.shifting.size:
                 least = stage.value_nok - tol * max(1.0, abs(stage.value_nok))
-                self._add_row(least, INF, tier.cols, cost[tier.cols])
+                self._add_row(least, INF, tier.cols, tier.coefs)
                 stage.hold_row = self.policy_rows[-1]
-                holds.append(lambda x, c=tier.cols, least=least: cost[c] @ x[c] >= least)
+                holds.append(lambda x, c=tier.cols, v=tier.coefs, least=least: v @ x[c] >= least)
         return stages
 
     def _tier(self, label: str, spec: TierSpec, cost: np.ndarray) -> Tier | None:
@@ -401,12 +404,29 @@ class Session:
         if not parts:
             return None
         cols = np.unique(np.concatenate(parts))
-        valued = cols[cost[cols] != 0]
-        lower, upper = self.lp.col_lower[valued], self.lp.col_upper[valued]
-        best_x = np.where(cost[valued] > 0, upper, lower)
-        best = float(cost[valued] @ best_x) if np.isfinite(best_x).all() else INF
-        return Tier(label, cols, valued, best_x, best,
-                    probe=not spec.trade and best < INF)
+        best = INF if spec.trade else 0.0
+        fixed: dict[int, float] = {}
+        shifting: dict[int, float] = {}
+        for a in self.index.with_unserved if spec.existing else ():
+            fixed |= dict.fromkeys(self._cols[a]["unserved_mw"].tolist(), 0.0)
+        for app in spec.applicants:
+            col = self._cols[app.name]
+            for family in ("unserved_mw", "own_supply_mw"):
+                fixed |= dict.fromkeys(col.get(family, np.zeros(0, dtype=int)).tolist(), 0.0)
+            if app.weight_nok_per_mwh < 0:
+                best = INF
+            if app.weight_nok_per_mwh <= 0:
+                continue
+            best += app.weight_nok_per_mwh * app.requested_mw * float(app.profile.sum())
+            fixed[int(col["granted_mw"][0])] = app.requested_mw
+            if "served_mw" in col:
+                at_profile = dict(zip(col["served_mw"].tolist(),
+                                      (app.profile * app.requested_mw).tolist(), strict=True))
+                if app.window_hours:
+                    shifting |= at_profile
+                else:
+                    fixed |= at_profile
+        return Tier(label, cols, cost[cols], best, *_arrays(fixed), *_arrays(shifting))
 
     def _probe(self, tiers: list[Tier]) -> np.ndarray | None:
         """A solution of the LP (with the holds so far) that gives every tier in ``tiers`` its
@@ -416,9 +436,10 @@ class Session:
             return None
         # tiers can share columns (`existing` and a queue tier both hold an applicant's
         # unserved_mw); the best bound of a shared column is the same in both
-        cols, first = np.unique(np.concatenate([t.valued for t in tiers]), return_index=True)
+        cols, first = np.unique(np.concatenate([c for t in tiers for c in (t.fixed, t.shifting)]),
+                                return_index=True)
         before = self.fixed
-        self._fix(cols, np.concatenate([t.best_x for t in tiers])[first])
+        self._fix(cols, np.concatenate([v for t in tiers for v in (t.fixed_x, t.shifting_x)])[first])
         self._set_costs(np.zeros(len(self.lp.cost)))
         try:
             x = self._run().x
@@ -444,22 +465,34 @@ def _limits_text(policy: PolicySpec) -> str:
 
 @dataclass
 class Tier:
-    """A priority tier's columns in the LP and its largest possible value."""
+    """A priority tier's columns in the LP and its largest possible value.
+
+    At that value every applicant of the tier is granted its request and served its whole
+    profile energy, with nothing unserved and no own supply (which costs): that fixes its grant,
+    unserved and own-supply columns and, for applicants without energy windows, its served
+    columns. Applicants with windows may still shift energy inside each window, so the tier
+    is then also held by a row; a probe tries them at their profile."""
 
     label: str
     cols: np.ndarray
-    valued: np.ndarray
-    """Its columns with a nonzero cost: those that make up its value."""
-    best_x: np.ndarray
-    """Each valued column's best bound (upper where the cost is positive, else lower)."""
+    coefs: np.ndarray
+    """Its value is coefs · x[cols] (NOK)."""
     best: float
-    """The tier's largest possible value (NOK), inf if a valued column is unbounded."""
-    probe: bool
+    """The largest possible value (NOK); inf where there is none to reach (trade, or a negative
+    weight)."""
+    fixed: np.ndarray
+    fixed_x: np.ndarray
+    """Columns that every solution at the largest value has at these values."""
+    shifting: np.ndarray
+    shifting_x: np.ndarray
+    """served_mw of applicants with windows, and their profile (a point at the largest value)."""
 
     def reached_by(self, x: np.ndarray) -> bool:
-        """Every valued column of x is at its best bound (to solver precision)."""
-        gap = np.abs(x[self.valued] - self.best_x)
-        return bool(self.best < INF and np.all(gap <= 1e-9 * np.maximum(1.0, np.abs(self.best_x))))
+        """x gives the tier its largest value (to solver precision)."""
+        return bool(self.best < INF
+                    and self.coefs @ x[self.cols] >= self.best - 1e-9 * max(1.0, abs(self.best))
+                    and np.all(np.abs(x[self.fixed] - self.fixed_x)
+                               <= 1e-9 * np.maximum(1.0, np.abs(self.fixed_x))))
 
 
 def _iterations(sol: Solution) -> int:
@@ -472,8 +505,14 @@ def _priority_cost(stage: Stage, sol: Solution, cost: np.ndarray) -> float:
     −reduced cost / cost over those columns (0 where giving up value gains nothing)."""
     if stage.hold_row is not None:
         return -float(sol.row_dual[stage.hold_row])
-    cols = stage.fixed_cols
+    cols = stage.fixed_cols[cost[stage.fixed_cols] != 0]
     return max(0.0, float(np.max(-sol.col_dual[cols] / cost[cols], initial=0.0)))
+
+
+def _arrays(values: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    """(columns, values) of a column → value map, as arrays in column order."""
+    cols = np.array(sorted(values), dtype=np.int32)
+    return cols, np.array([values[c] for c in cols.tolist()], dtype=float)
 
 
 def _within(lower: np.ndarray, upper: np.ndarray, value: np.ndarray) -> bool:
