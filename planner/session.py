@@ -339,12 +339,12 @@ class Session:
     def _tier_stages(self, inst: Instance, policy: PolicySpec, cost: np.ndarray) -> list[Stage]:
         """Solve the tiers in order and hold each tier's value for the stages after it.
 
-        A tier is first checked for its largest possible value (every valued column at its
-        best bound: loads granted and served in full, nothing unserved): if a known solution
-        meets the LP and every hold so far and reaches it, or a probe finds such a solution,
-        that solution is optimal for the stage, no optimisation is run, and the tier is held
-        by fixing those columns (exact, and the LP loses columns). Otherwise stage k maximises
-        the value of tiers 1..k and the tier is held by a row
+        A tier is first checked for its largest possible value (``Tier``: loads granted and
+        served in full, nothing unserved): if a known solution meets the LP and every hold so
+        far and reaches it, or a probe finds such a solution, that solution is optimal for the
+        stage, no optimisation is run, and the tier is held by fixing the columns that value
+        determines (exact, and the LP loses columns; loads with energy windows also keep a row).
+        Otherwise stage k maximises the value of tiers 1..k and the tier is held by a row
         value_k(x) ≥ value_k* − tolerance × max(1, |value_k*|).
         Known solutions are each solved stage's and, if it meets this policy's limits, the
         previous policy's; a probe fixes the remaining tiers up to the next one with trade at
@@ -407,17 +407,17 @@ class Session:
         best = INF if spec.trade else 0.0
         fixed: dict[int, float] = {}
         shifting: dict[int, float] = {}
-        for a in self.index.with_unserved if spec.existing else ():
-            fixed |= dict.fromkeys(self._cols[a]["unserved_mw"].tolist(), 0.0)
+        costly = [self._cols[a]["unserved_mw"] for a in self.index.with_unserved] \
+            if spec.existing else []
         for app in spec.applicants:
             col = self._cols[app.name]
-            for family in ("unserved_mw", "own_supply_mw"):
-                fixed |= dict.fromkeys(col.get(family, np.zeros(0, dtype=int)).tolist(), 0.0)
+            costly += [col[f] for f in ("unserved_mw", "own_supply_mw") if f in col]
+            energy = float(app.profile.sum())
             if app.weight_nok_per_mwh < 0:
                 best = INF
-            if app.weight_nok_per_mwh <= 0:
+            if app.weight_nok_per_mwh <= 0 or energy == 0:
                 continue
-            best += app.weight_nok_per_mwh * app.requested_mw * float(app.profile.sum())
+            best += app.weight_nok_per_mwh * app.requested_mw * energy
             fixed[int(col["granted_mw"][0])] = app.requested_mw
             if "served_mw" in col:
                 at_profile = dict(zip(col["served_mw"].tolist(),
@@ -426,6 +426,8 @@ class Session:
                     shifting |= at_profile
                 else:
                     fixed |= at_profile
+        for c in costly:  # lost load and own supply only lower the value: 0 at the largest
+            fixed |= dict.fromkeys(c[cost[c] < 0].tolist(), 0.0)
         return Tier(label, cols, cost[cols], best, *_arrays(fixed), *_arrays(shifting))
 
     def _probe(self, tiers: list[Tier]) -> np.ndarray | None:
