@@ -26,7 +26,7 @@ from planner.api import add_violated_rows, staged_columns
 from planner.errors import InfeasibleError, SolverError, SolverLimitError, UnboundedError
 from planner.instance.instance import Applicant, Instance
 from planner.model import build_model
-from planner.model.index import ModelIndex
+from planner.model.index import ModelIndex, windows
 from planner.policies import PolicySpec, TierSpec, apply_policy, per_horizon_mwh, tier_members
 from planner.results import Result, build_result
 from planner.solve import (
@@ -59,6 +59,10 @@ def firm_supply_mw(inst: Instance, zone: str | None) -> float:
     return plants + imports
 
 
+BATCH_PROBE_ITERATIONS = 20_000
+"""Simplex iterations a probe of several tiers may take before it counts as failed."""
+
+
 @dataclass
 class Stage:
     """One solve of a policy: a tier (value of that tier alone) or the final full objective."""
@@ -75,7 +79,10 @@ class Stage:
     """Skipped thanks to a probe (one LP with zero objective), not a known solution."""
     hold_row: int | None = None
     fixed_cols: np.ndarray | None = None
-    """A tier at its largest value is held by fixing its valued columns there, not by a row."""
+    """A tier at its largest value is held by fixing the columns that value determines (and
+    making its window rows equalities), not by a row."""
+    tight_rows: np.ndarray | None = None
+    tight_weights: np.ndarray | None = None
     priority_cost: float = 0.0
     """NOK of the full objective given up per NOK of this tier's value held: minus the dual of
     the tier's hold row in the final stage (0 where the hold does not bind)."""
@@ -121,6 +128,8 @@ class Session:
         """(lower, upper, columns, coefficients) of the current policy's limit rows."""
         self.fixed = np.zeros(0, dtype=np.int32)
         """Columns the current policy's tier holds fix at a bound (restored by the next)."""
+        self.tight = np.zeros(0, dtype=np.int32)
+        """window_cap rows the current policy's tier holds make equalities (restored by the next)."""
         self.refined: set[tuple[int, int]] = set()
         """Reservoir blocks whose hourly storage_level rows are in HiGHS (kept for every policy:
         they belong to the base model)."""
@@ -138,6 +147,14 @@ class Session:
                 self._cols.setdefault(a, {})[family] = np.arange(start_col, start_col + H)
         for k, a in enumerate(self.index.applicants):
             self._cols.setdefault(a, {})["granted_mw"] = np.array([sl["granted_mw"].start + k])
+        row = self.lp.row_slices["window_cap"].start if "window_cap" in self.lp.row_slices else 0
+        self._window_rows: dict[str, np.ndarray] = {}
+        """window_cap rows of each applicant with energy windows (model order: applicant, window)."""
+        for a in self.index.flexible:
+            if length := self.index.applicants[a].window_hours:
+                count = len(windows(H, length))
+                self._window_rows[a] = np.arange(row, row + count)
+                row += count
 
     # -- columns and coefficients -------------------------------------------------------
 
@@ -203,12 +220,28 @@ class Session:
         if self.highs.changeColsBounds(len(idx), idx, lower, upper) != highspy.HighsStatus.kOk:
             raise SolverError(f"HiGHS refused new bounds for {len(idx)} columns")
 
+    def _tighten(self, rows: np.ndarray) -> None:
+        """window_cap rows (≤ 0) become equalities: each window served in full."""
+        self._set_row_lower(rows, self.lp.row_upper[rows])
+        self.tight = np.union1d(self.tight, rows).astype(np.int32)
+
+    def _loosen(self, rows: np.ndarray) -> None:
+        self._set_row_lower(rows, self.lp.row_lower[rows])
+        self.tight = np.setdiff1d(self.tight, rows).astype(np.int32)
+
+    def _set_row_lower(self, rows: np.ndarray, lower: np.ndarray) -> None:
+        idx = rows.astype(np.int32)
+        status = self.highs.changeRowsBounds(len(idx), idx, lower, self.lp.row_upper[idx])
+        if status != highspy.HighsStatus.kOk:
+            raise SolverError(f"HiGHS refused new bounds for {len(idx)} rows")
+
     def _undo_policy(self) -> None:
         """Restore the columns the previous policy fixed and free its rows (bounds ±inf)
         instead of deleting them: deleting a row that is nonbasic would invalidate the basis.
         Freed rows that a later solve has made basic are deleted then, which keeps the basis
         valid, so rows do not pile up."""
         self._unfix(self.fixed)
+        self._loosen(self.tight)
         basis = self.highs.getBasis()
         stale = [r for r in self.stale_rows
                  if not basis.valid or basis.row_status[r] == highspy.HighsBasisStatus.kBasic]
@@ -329,7 +362,8 @@ class Session:
             "name": policy.name if policy else None,
             "rebuilt": rebuilt,
             "tier_tolerance": policy.tier_tolerance if policy and policy.tiers else None,
-            "stages": [{k: v for k, v in vars(s).items() if k not in ("hold_row", "fixed_cols")}
+            "stages": [{k: v for k, v in vars(s).items()
+                        if k not in ("hold_row", "fixed_cols", "tight_rows", "tight_weights")}
                        | {"held_by": "row" if s.hold_row is not None else "fixed columns"}
                        for s in stages[:-1]] + [vars(stages[-1]) | {"held_by": None}],
         }
@@ -383,12 +417,13 @@ class Session:
                               time.perf_counter() - t0, _iterations(sol))
             known.insert(0, x)
             stages.append(stage)
-            reached = tier.reached_by(x)
-            if reached:
+            if tier.reached_by(x):
                 self._fix(tier.fixed, tier.fixed_x)
-                stage.fixed_cols = tier.fixed
+                self._tighten(tier.windows)
+                stage.fixed_cols, stage.tight_rows = tier.fixed, tier.windows
+                stage.tight_weights = tier.window_weights
                 holds.append(tier.reached_by)
-            if not reached or tier.shifting.size:
+            else:
                 least = stage.value_nok - tol * max(1.0, abs(stage.value_nok))
                 self._add_row(least, INF, tier.cols, tier.coefs)
                 stage.hold_row = self.policy_rows[-1]
@@ -406,7 +441,7 @@ class Session:
         cols = np.unique(np.concatenate(parts))
         best = INF if spec.trade else 0.0
         fixed: dict[int, float] = {}
-        shifting: dict[int, float] = {}
+        window_rows, window_weights = [], []
         costly = [self._cols[a]["unserved_mw"] for a in self.index.with_unserved] \
             if spec.existing else []
         for app in spec.applicants:
@@ -419,38 +454,48 @@ class Session:
                 continue
             best += app.weight_nok_per_mwh * app.requested_mw * energy
             fixed[int(col["granted_mw"][0])] = app.requested_mw
-            if "served_mw" in col:
-                at_profile = dict(zip(col["served_mw"].tolist(),
-                                      (app.profile * app.requested_mw).tolist(), strict=True))
-                if app.window_hours:
-                    shifting |= at_profile
-                else:
-                    fixed |= at_profile
+            if app.window_hours:
+                window_rows.append(self._window_rows[app.name])
+                window_weights.append(np.full(len(window_rows[-1]), app.weight_nok_per_mwh))
+            elif "served_mw" in col:
+                fixed |= dict(zip(col["served_mw"].tolist(),
+                                  (app.profile * app.requested_mw).tolist(), strict=True))
         for c in costly:  # lost load and own supply only lower the value: 0 at the largest
             fixed |= dict.fromkeys(c[cost[c] < 0].tolist(), 0.0)
-        return Tier(label, cols, cost[cols], best, *_arrays(fixed), *_arrays(shifting))
+        return Tier(label, cols, cost[cols], best, *_arrays(fixed),
+                    np.concatenate(window_rows or [np.zeros(0, dtype=int)]).astype(np.int32),
+                    np.concatenate(window_weights or [np.zeros(0)]))
 
     def _probe(self, tiers: list[Tier]) -> np.ndarray | None:
         """A solution of the LP (with the holds so far) that gives every tier in ``tiers`` its
-        largest value, or None if there is none: the tiers' valued columns are fixed at their
-        best bounds and HiGHS looks for any feasible point (zero objective)."""
+        largest value, or None if none is found: the columns that value determines are fixed,
+        the windows of loads with energy windows must be served in full, and HiGHS looks for
+        any feasible point (zero objective). A probe of several tiers stops after
+        BATCH_PROBE_ITERATIONS simplex iterations (it is then treated as failed: the tiers
+        are probed one by one), so a batch that cannot succeed costs little."""
         if not tiers:
             return None
         # tiers can share columns (`existing` and a queue tier both hold an applicant's
-        # unserved_mw); the best bound of a shared column is the same in both
-        cols, first = np.unique(np.concatenate([c for t in tiers for c in (t.fixed, t.shifting)]),
-                                return_index=True)
-        before = self.fixed
-        self._fix(cols, np.concatenate([v for t in tiers for v in (t.fixed_x, t.shifting_x)])[first])
+        # unserved_mw); the value a shared column is fixed at is the same in both
+        cols, first = np.unique(np.concatenate([t.fixed for t in tiers]), return_index=True)
+        rows = np.setdiff1d(np.concatenate([t.windows for t in tiers]), self.tight)
+        fixed_before = self.fixed
+        self._fix(cols, np.concatenate([t.fixed_x for t in tiers])[first])
+        self._tighten(rows)
         self._set_costs(np.zeros(len(self.lp.cost)))
+        limit = self.highs.getOptionValue("simplex_iteration_limit")[1]
+        if len(tiers) > 1:
+            self.highs.setOptionValue("simplex_iteration_limit", BATCH_PROBE_ITERATIONS)
         try:
             x = self._run().x
         except (InfeasibleError, UnboundedError):  # zero objective: both mean no such point
             return None
-        except SolverLimitError:  # the stage is optimised instead
+        except SolverLimitError:  # not found in time: the stage is probed alone or optimised
             return None
         finally:
-            self._unfix(np.setdiff1d(cols, before))
+            self.highs.setOptionValue("simplex_iteration_limit", limit)
+            self._unfix(np.setdiff1d(cols, fixed_before))
+            self._loosen(rows)
         return x if all(t.reached_by(x) for t in tiers) else None
 
 
@@ -472,8 +517,8 @@ class Tier:
     At that value every applicant of the tier is granted its request and served its whole
     profile energy, with nothing unserved and no own supply (which costs): that fixes its grant,
     unserved and own-supply columns and, for applicants without energy windows, its served
-    columns. Applicants with windows may still shift energy inside each window, so the tier
-    is then also held by a row; a probe tries them at their profile."""
+    columns. Applicants with windows may still shift energy inside each window but must serve
+    each window in full."""
 
     label: str
     cols: np.ndarray
@@ -485,9 +530,11 @@ class Tier:
     fixed: np.ndarray
     fixed_x: np.ndarray
     """Columns that every solution at the largest value has at these values."""
-    shifting: np.ndarray
-    shifting_x: np.ndarray
-    """served_mw of applicants with windows, and their profile (a point at the largest value)."""
+    windows: np.ndarray
+    """window_cap rows of its loads with energy windows: at the largest value each window is
+    served in full, so these rows hold with equality."""
+    window_weights: np.ndarray
+    """The weight (NOK/MWh) of the load of each of those rows."""
 
     def reached_by(self, x: np.ndarray) -> bool:
         """x gives the tier its largest value (to solver precision)."""
@@ -508,7 +555,9 @@ def _priority_cost(stage: Stage, sol: Solution, cost: np.ndarray) -> float:
     if stage.hold_row is not None:
         return -float(sol.row_dual[stage.hold_row])
     cols = stage.fixed_cols[cost[stage.fixed_cols] != 0]
-    return max(0.0, float(np.max(-sol.col_dual[cols] / cost[cols], initial=0.0)))
+    ratios = np.concatenate([-sol.col_dual[cols] / cost[cols],
+                             -sol.row_dual[stage.tight_rows] / stage.tight_weights])
+    return max(0.0, float(np.max(ratios, initial=0.0)))
 
 
 def _arrays(values: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:

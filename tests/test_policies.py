@@ -4,6 +4,7 @@ policies, and located errors for bad overrides."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import tempfile
@@ -432,3 +433,30 @@ def test_probe_as_first_solve_keeps_its_fixes_with_a_staged_solve():
     plain = Session(inst).solve(tiered).result.summary["objective_nok"]
     staged = Session(inst, SolverOptions(staged=True)).solve(tiered).result.summary["objective_nok"]
     assert staged == pytest.approx(plain, rel=1e-9)
+
+
+def test_windowed_tier_at_its_largest_value_equals_serving_it_in_full():
+    """The two-zone week with a 40 MW training campus (energy windows) as the first tier: it can
+    be served in full, so the tier is held by fixed columns and full windows, not by a row.
+    The final objective must equal an LP built here by hand on the same model: grant fixed at
+    40 MW and one extra row Σ_t served ≥ 40 × Σ_t profile, maximising the full objective."""
+    base = planner.load_instance(WEEK)
+    inst = dataclasses.replace(base, applicants=tuple(
+        dataclasses.replace(a, requested_mw=40.0) if a.name == "Training campus" else a
+        for a in base.applicants))
+    run = Session(inst).solve(policy(tiers=[["Training campus"]]))
+    assert run.stages[0].skipped and run.stages[0].hold_row is None
+    campus = next(a for a in inst.applicants if a.name == "Training campus")
+    alloc = run.result.allocation.set_index("applicant")
+    assert alloc.loc["Training campus", "served_mwh"] == pytest.approx(
+        40.0 * campus.profile.sum(), rel=1e-9)
+
+    by_hand = Session(inst)
+    served = by_hand._cols["Training campus"]["served_mw"]
+    grant = by_hand._cols["Training campus"]["granted_mw"].astype(np.int32)
+    by_hand.highs.changeColsBounds(1, grant, np.array([40.0]), np.array([40.0]))
+    by_hand.highs.addRow(40.0 * campus.profile.sum(), np.inf, len(served),
+                         served.astype(np.int32), np.ones(len(served)))
+    expected = by_hand._run().objective - by_hand.lp.offset
+    got = run.result.summary["objective_nok"] - by_hand.lp.offset
+    assert got == pytest.approx(expected, rel=1e-9, abs=1e-6)
