@@ -377,7 +377,7 @@ class Session:
         served in full, nothing unserved): if a known solution meets the LP and every hold so
         far and reaches it, or a probe finds such a solution, that solution is optimal for the
         stage, no optimisation is run, and the tier is held by fixing the columns that value
-        determines (exact, and the LP loses columns; loads with energy windows also keep a row).
+        determines and making its window rows equalities (exact, and the LP loses columns).
         Otherwise stage k maximises the value of tiers 1..k and the tier is held by a row
         value_k(x) ≥ value_k* − tolerance × max(1, |value_k*|).
         Known solutions are each solved stage's and, if it meets this policy's limits, the
@@ -488,9 +488,9 @@ class Session:
             self.highs.setOptionValue("simplex_iteration_limit", BATCH_PROBE_ITERATIONS)
         try:
             x = self._run().x
-        except (InfeasibleError, UnboundedError):  # zero objective: both mean no such point
-            return None
-        except SolverLimitError:  # not found in time: the stage is probed alone or optimised
+        # zero objective: infeasible or unbounded both mean no such point; at the iteration
+        # limit the tier is probed alone or optimised instead
+        except (InfeasibleError, UnboundedError, SolverLimitError):
             return None
         finally:
             self.highs.setOptionValue("simplex_iteration_limit", limit)
@@ -571,13 +571,6 @@ def _within(lower: np.ndarray, upper: np.ndarray, value: np.ndarray) -> bool:
     value, for the long sums of storage rows."""
     slack = 1e-6 + 1e-9 * np.abs(value)
     return bool(np.all(value >= lower - slack) and np.all(value <= upper + slack))
-
-
-def _largest_value(cost: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
-    """An upper bound of cost · x over the column bounds (inf where a column is unbounded)."""
-    with np.errstate(invalid="ignore"):
-        best = np.where(cost > 0, cost * upper, np.where(cost < 0, cost * lower, 0.0))
-    return float(best.sum())
 
 
 def _merge(cols: np.ndarray, coefs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
