@@ -61,6 +61,9 @@ def firm_supply_mw(inst: Instance, zone: str | None) -> float:
 
 BATCH_PROBE_ITERATIONS = 20_000
 """Simplex iterations a probe of several tiers may take before it counts as failed."""
+PROBE_MISSES = 2
+"""After this many tiers in a row whose probe failed, the policy's later tiers are optimised
+without probing (a failed probe doubles the cost of its tier, as in deficit periods)."""
 
 
 @dataclass
@@ -383,7 +386,8 @@ class Session:
         Known solutions are each solved stage's and, if it meets this policy's limits, the
         previous policy's; a probe fixes the remaining tiers up to the next one with trade at
         their largest values and asks HiGHS for any feasible point (zero objective); once that
-        has failed, tiers are probed one at a time. A known or probed solution is optimal
+        has failed, tiers are probed one at a time, until PROBE_MISSES probes in a row fail.
+        A known or probed solution is optimal
         for stage k when the earlier tiers are held by fixed columns; where one is held by a row,
         within that row's tolerance."""
         stages: list[Stage] = []
@@ -394,18 +398,19 @@ class Session:
         tol = policy.tier_tolerance
         tiers = [t for k, spec in enumerate(tier_members(inst, policy))
                  if (t := self._tier(f"tier {k + 1}: {spec.label()}", spec, cost))]
-        batch = True
+        batch, misses = True, 0
         for k, tier in enumerate(tiers):
             cumulative[tier.cols] = True
             t0 = time.perf_counter()
             x = next((x for x in known if tier.reached_by(x) and all(h(x) for h in holds)), None)
-            probed = x is None and tier.best < INF
+            probed = x is None and tier.best < INF and misses < PROBE_MISSES
             if probed:
                 group = list(takewhile(lambda t: t.best < INF, tiers[k:] if batch else [tier]))
                 x = self._probe(group)
                 if x is None and len(group) > 1:
                     batch = False
                     x = self._probe([tier])
+                misses = 0 if x is not None else misses + 1
             if x is not None:
                 stage = Stage(tier.label, float(cost[cumulative] @ x[cumulative]), tier.best,
                               time.perf_counter() - t0, 0, skipped=True, probed=probed)
