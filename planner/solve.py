@@ -271,8 +271,9 @@ def solve_staged(h: highspy.Highs, lp: CompiledLP, staged: np.ndarray,
         timings["stage1_s"] = time.perf_counter() - start
         h.changeColsBounds(idx.size, idx, lower, upper)
     sol = run_highs(h, lp)
-    sol.timings = timings | {"stage2_s": sol.timings["solve_s"],
-                             "solve_s": sum(timings.values()) + sol.timings["solve_s"]}
+    if timings:  # staged: report both stages
+        sol.timings = timings | {"stage2_s": sol.timings["solve_s"],
+                                 "solve_s": sum(timings.values()) + sol.timings["solve_s"]}
     return sol
 
 
