@@ -365,10 +365,7 @@ class Session:
             "name": policy.name if policy else None,
             "rebuilt": rebuilt,
             "tier_tolerance": policy.tier_tolerance if policy and policy.tiers else None,
-            "stages": [{k: v for k, v in vars(s).items()
-                        if k not in ("hold_row", "fixed_cols", "tight_rows", "tight_weights")}
-                       | {"held_by": "row" if s.hold_row is not None else "fixed columns"}
-                       for s in stages[:-1]] + [vars(stages[-1]) | {"held_by": None}],
+            "stages": [_stage_record(s) for s in stages],
         }
         timings["total_s"] = time.perf_counter() - start
         return PolicyRun(policy.name if policy else "base", result, stages, rebuilt)
@@ -547,6 +544,14 @@ class Tier:
                     and self.coefs @ x[self.cols] >= self.best - 1e-9 * max(1.0, abs(self.best))
                     and np.all(np.abs(x[self.fixed] - self.fixed_x)
                                <= 1e-9 * np.maximum(1.0, np.abs(self.fixed_x))))
+
+
+def _stage_record(stage: Stage) -> dict:
+    """A stage as summary.json reports it: its figures and how its tier is held."""
+    held = (None if stage.name == "final"
+            else "row" if stage.hold_row is not None else "fixed columns")
+    internal = ("hold_row", "fixed_cols", "tight_rows", "tight_weights")
+    return {k: v for k, v in vars(stage).items() if k not in internal} | {"held_by": held}
 
 
 def _iterations(sol: Solution) -> int:
