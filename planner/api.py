@@ -9,6 +9,7 @@ from pathlib import Path
 import highspy
 import numpy as np
 
+from planner.decompose import GrantDecomposition, SubproblemInfeasible
 from planner.diagnose import MAX_MODEL_SIZE, iis_members, iis_text, size_problem
 from planner.errors import InfeasibleError, InputError
 from planner.instance.instance import Instance
@@ -29,19 +30,34 @@ from planner.solve import (
     write_mps,
 )
 
+DECOMPOSE_MIN_HOURS = 2000
+"""With ``method="auto"``, LPs of at least this many hours are solved by grant decomposition."""
 
-def staged_columns(m, lp) -> np.ndarray:
-    """Columns fixed in the first stage of a staged solve: every applicant's grant."""
+
+def grant_columns(m, lp) -> np.ndarray:
+    """Every applicant's grant column: fixed in the first stage of a staged solve, the master's
+    variables in the grant decomposition."""
     cols = lp.col_slices[m.granted_mw.name]
     return np.arange(cols.start, cols.stop)
 
 
-def add_violated_rows(h: highspy.Highs, lp: CompiledLP, ix: ModelIndex, sol: Solution,
-                      options: SolverOptions, refined: set[tuple[int, int]],
-                      add: Callable[[RowBlock], None]) -> Solution:
+def resolver(h: highspy.Highs, lp: CompiledLP, options: SolverOptions
+             ) -> Callable[[float], Solution]:
+    """Re-solve from HiGHS's last basis within what is left of the time limit, given the solve
+    seconds spent so far."""
+    def resolve(spent_s: float) -> Solution:
+        if options.time_limit_s is not None:
+            h.setOptionValue("time_limit", max(options.time_limit_s - spent_s, 0.0))
+        return run_highs(h, lp)
+    return resolve
+
+
+def add_violated_rows(lp: CompiledLP, ix: ModelIndex, sol: Solution,
+                      refined: set[tuple[int, int]], add: Callable[[RowBlock], None],
+                      resolve: Callable[[float], Solution]) -> Solution:
     """Row generation for the hourly reservoir levels (planner/model/lazy.py): hand the
-    storage_level rows the solution violates to ``add`` (which puts them in HiGHS) and re-solve
-    from the last basis, until none is violated. ``refined`` holds the blocks added so far.
+    storage_level rows the solution violates to ``add`` (which puts them in the LP) and
+    ``resolve`` (warm), until none is violated. ``refined`` holds the blocks added so far.
     Solve times and simplex iterations add up over the rounds, and the time limit holds for
     their sum; ``storage_level_rounds`` and ``storage_level_blocks`` in the iteration counts
     tell how much was added."""
@@ -49,9 +65,7 @@ def add_violated_rows(h: highspy.Highs, lp: CompiledLP, ix: ModelIndex, sol: Sol
     rounds = 0
     while (block := storage_level_rows(ix, lp.col_slices, sol.x, refined)) is not None:
         add(block)
-        if options.time_limit_s is not None:
-            h.setOptionValue("time_limit", max(options.time_limit_s - timings["solve_s"], 0.0))
-        sol = run_highs(h, lp)
+        sol = resolve(timings["solve_s"])
         rounds += 1
         timings["solve_s"] += sol.timings["solve_s"]
         iterations = {k: iterations[k] + sol.iterations[k] for k in iterations}
@@ -59,6 +73,37 @@ def add_violated_rows(h: highspy.Highs, lp: CompiledLP, ix: ModelIndex, sol: Sol
     sol.iterations = iterations | {"storage_level_rounds": rounds,
                                    "storage_level_blocks": len(refined)}
     return sol
+
+
+def decomposes(inst: Instance, lp: CompiledLP, grants: np.ndarray, options: SolverOptions) -> bool:
+    """Is the LP solved by grant decomposition (SolverOptions.method)?"""
+    if options.method != "auto":
+        return options.method == "grants"
+    free = np.count_nonzero(lp.col_upper[grants] > lp.col_lower[grants])
+    return free > 0 and inst.hours >= DECOMPOSE_MIN_HOURS and not options.staged
+
+
+def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: SolverOptions
+              ) -> Solution:
+    """The optimum, by grant decomposition where it applies (falling back to the full LP if the
+    LP with the grants fixed has no solution), with the hourly reservoir rows generated. An
+    infeasible full LP raises InfeasibleError naming HiGHS's irreducible infeasible set."""
+    grants, refined = grant_columns(m, lp), set()
+    if decomposes(inst, lp, grants, options):
+        dec = GrantDecomposition(lp, grants, options)
+        try:
+            sol = dec.solve()
+            return add_violated_rows(lp, ix, sol, refined, lambda block: dec.add_rows(
+                "storage_level", block), lambda spent_s: dec.solve())
+        except SubproblemInfeasible:
+            pass  # rows generated so far hold in the full LP too
+    h = to_highs(lp, options)
+    try:
+        sol = solve_staged(h, lp, grants, options)
+        return add_violated_rows(lp, ix, sol, refined, lambda block: add_rows(
+            h, lp, "storage_level", block), resolver(h, lp, options))
+    except InfeasibleError as exc:
+        raise InfeasibleError(f"{exc}\n{iis_text(iis_members(h, m, lp))}") from None
 
 
 def solve(inst: Instance, options: SolverOptions | None = None,
@@ -84,13 +129,8 @@ def solve(inst: Instance, options: SolverOptions | None = None,
         lp.col_upper[lp.col_slices["unserved_mw"]] = 0.0
     t2 = time.perf_counter()
     timings.update(build_s=t1 - t0, compile_s=t2 - t1)
-    h = to_highs(lp, options)
     try:
-        sol = solve_staged(h, lp, staged_columns(m, lp), options)
-        sol = add_violated_rows(h, lp, ix, sol, options, set(),
-                                lambda block: add_rows(h, lp, "storage_level", block))
-    except InfeasibleError as exc:
-        raise InfeasibleError(f"{exc}\n{iis_text(iis_members(h, m, lp))}") from None
+        sol = _solve_lp(inst, m, ix, lp, options)
     finally:
         if mps_path is not None:  # the last LP handed to HiGHS, also when it failed
             t = time.perf_counter()

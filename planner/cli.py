@@ -33,10 +33,11 @@ def _policies(inst, policy_file: Path | None, names: list[str]) -> list:
             for n in names]
 
 
-def _options(time_limit: float | None, solver: str | None, staged: bool = False):
+def _options(time_limit: float | None, solver: str | None, staged: bool = False,
+             method: str = "auto"):
     from planner.solve import SolverOptions
 
-    options = SolverOptions(time_limit_s=time_limit, staged=staged)
+    options = SolverOptions(time_limit_s=time_limit, staged=staged, method=method)
     if solver:
         options.solver = solver
     return options
@@ -88,6 +89,10 @@ FORMATS_OPTION = click.option(
               default=None, help="HiGHS LP algorithm (default: the planner's tuned choice).")
 @click.option("--staged", is_flag=True,
               help="Solve with grants fixed first, then the full LP from that basis.")
+@click.option("--method", type=click.Choice(["auto", "direct", "grants"]), default="auto",
+              show_default=True, help="direct: HiGHS on the full LP; grants: decomposition on the "
+              "grants (exact to a relative gap of 1e-9, models/formulation.md §12); auto: grants "
+              "for 2 000 hours or more.")
 @click.option("--no-unserved", is_flag=True,
               help="Forbid unserved energy: connected load must be served or the LP is infeasible "
                    "(the error then names the irreducible infeasible set).")
@@ -100,7 +105,8 @@ FORMATS_OPTION = click.option(
 @_policy_file_option
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path | None,
-          time_limit: float | None, solver: str | None, staged: bool, no_unserved: bool,
+          time_limit: float | None, solver: str | None, staged: bool, method: str,
+          no_unserved: bool,
           max_size: int | None, no_verify: bool, policy_name: str | None,
           policy_file: Path | None, quiet: bool) -> None:
     """Solve INSTANCE (or one of its policies); write the result tables (allocation, dispatch,
@@ -121,7 +127,7 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
         policies = _policies(inst, policy_file, [policy_name] if policy_name else [])
         load_s = time.perf_counter() - t0
         _precheck(inst, fatal=no_unserved)
-        options = _options(time_limit, solver, staged)
+        options = _options(time_limit, solver, staged, method)
         if policies:
             if write_mps or no_unserved:
                 raise click.UsageError("--write-mps and --no-unserved apply to the base "

@@ -422,7 +422,8 @@ def summarise(inst: Instance, sol: Solution, v: Arrays, allocation: pd.DataFrame
             "by_class": {cls: {k: float(x) for k, x in row.items()}
                          for cls, row in classes.iterrows()},
         },
-        "solver": {"name": sol.solver, "iterations": sol.iterations},
+        "solver": {"name": sol.solver, "iterations": sol.iterations} | (
+            {"quality": sol.quality} if sol.quality else {}),
         "timings_s": timings,
     }
 

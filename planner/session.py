@@ -22,7 +22,7 @@ from itertools import takewhile
 import highspy
 import numpy as np
 
-from planner.api import add_violated_rows, staged_columns
+from planner.api import add_violated_rows, grant_columns, resolver
 from planner.errors import InfeasibleError, SolverError, SolverLimitError, UnboundedError
 from planner.instance.instance import Applicant, Instance
 from planner.model import build_model
@@ -307,14 +307,15 @@ class Session:
         if not self.warm:
             self.highs.clearSolver()
         if not self.solved and not self.fixed.size:  # staging would reset fixed grants
-            sol = solve_staged(self.highs, self.lp, staged_columns(self.model, self.lp), self.options)
+            sol = solve_staged(self.highs, self.lp, grant_columns(self.model, self.lp), self.options)
         else:
             sol = run_highs(self.highs, self.lp)
         self.solved = True
         # the storage_level rows go to HiGHS only, after the model's and the policies' rows:
         # the session never edits them, and the model's row slices stay where they are
-        sol = add_violated_rows(self.highs, self.lp, self.index, sol, self.options, self.refined,
-                                lambda block: append_rows(self.highs, block))
+        sol = add_violated_rows(self.lp, self.index, sol, self.refined,
+                                lambda block: append_rows(self.highs, block),
+                                resolver(self.highs, self.lp, self.options))
         self.last_x = sol.x
         return sol
 

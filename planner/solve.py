@@ -45,6 +45,10 @@ class SolverOptions:
     ``solve_staged``. Measured: 4.4 × faster on a 1752-h LP with ten flexible applicants,
     slower on the full-year Norway LP, where most grants end far from their requests (README,
     Performance)."""
+    method: str = "auto"
+    """direct: HiGHS on the full LP; grants: decomposition on the grant columns
+    (planner/decompose.py); auto: grants for LPs of DECOMPOSE_MIN_HOURS hours or more with a
+    free grant (planner/api.py), unless staged."""
     threads: int | None = None
     verbose: bool = False
     extra: dict[str, object] = field(default_factory=dict)
@@ -175,6 +179,8 @@ class Solution:
     solver: str
     timings: dict[str, float]
     iterations: dict[str, int]
+    quality: dict[str, float] = field(default_factory=dict)
+    """How close to exact, where the method is not HiGHS alone (planner/decompose.py)."""
 
     def values(self, var: pyo.Var) -> np.ndarray:
         """Values of an indexed variable, in its index order."""
@@ -222,10 +228,15 @@ def append_rows(h: highspy.Highs, block: RowBlock) -> None:
 
 
 def add_rows(h: highspy.Highs, lp: CompiledLP, family: str, block: RowBlock) -> None:
-    """Append rows of one family to the HiGHS instance and to the compiled LP, so that MPS
-    export, names and duals include them."""
-    start = len(lp.row_lower)
+    """Append rows of one family to the HiGHS instance and to the compiled LP."""
     append_rows(h, block)
+    extend_lp(lp, family, block)
+
+
+def extend_lp(lp: CompiledLP, family: str, block: RowBlock) -> None:
+    """Append rows of one family to the compiled LP, so that MPS export, names and duals
+    include them."""
+    start = len(lp.row_lower)
     lp.matrix = sparse.vstack([lp.matrix, block.matrix.tocsr()]).tocsc()
     lp.row_lower = np.concatenate([lp.row_lower, block.lower])
     lp.row_upper = np.concatenate([lp.row_upper, block.upper])

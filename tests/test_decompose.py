@@ -1,0 +1,145 @@
+"""The grant decomposition (planner/decompose.py) answers the same LP as HiGHS on the full LP.
+
+Every check is an LP certificate, not a comparison of two runs alone: the reported duals prove a
+bound on the optimum (``dual_bound``: for any feasible x, c·x ≤ the bound), and that bound must
+meet the reported objective; the written tables pass the independent checker.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import highspy
+import invariants as inv
+import pytest
+from helpers import run_cli, write_instance
+from hypothesis import given
+from test_properties import SETTINGS, instances, instances_with_small_reservoirs, scale_of
+
+import planner
+from planner.api import grant_columns
+from planner.decompose import GrantDecomposition, dual_bound
+from planner.model import build_model
+from planner.report.tables import ResultData, write_tables
+from planner.solve import SolverOptions, compile_lp, run_highs, to_highs
+from planner.verify import read_tables
+
+GRANTS = SolverOptions(method="grants")
+DIRECT = SolverOptions(method="direct")
+
+
+def solve_both(spec: dict, folder: Path) -> tuple[planner.Result, planner.Result]:
+    """(direct, decomposed) results; the decomposed tables written and checked."""
+    inst = planner.load_instance(write_instance(spec, folder / "i.yaml"))
+    direct = planner.solve(inst, DIRECT)
+    grants = planner.solve(inst, GRANTS)
+    write_tables(ResultData.of(grants), folder / "out")
+    inv.check_all(inst, read_tables(folder / "out"))
+    return direct, grants
+
+
+def assert_same_optimum(direct: planner.Result, grants: planner.Result) -> None:
+    scale = scale_of(direct)
+    assert grants.summary["objective_nok"] == pytest.approx(
+        direct.summary["objective_nok"], rel=1e-9, abs=1e-9 * scale)
+    quality = grants.summary["solver"].get("quality")
+    if quality:  # absent when the LP had no free grant to decompose on
+        # the combined duals prove the objective optimal (up to the solver's tolerances)
+        assert quality["duality_gap"] * max(1.0, abs(grants.summary["objective_nok"])) \
+            <= 1e-8 * scale
+        assert quality["relative_gap"] <= 1e-9
+
+
+@SETTINGS
+@given(spec=instances())
+def test_decomposition_equals_full_lp(spec):
+    with tempfile.TemporaryDirectory() as tmp:
+        assert_same_optimum(*solve_both(spec, Path(tmp)))
+
+
+@SETTINGS
+@given(spec=instances_with_small_reservoirs())
+def test_decomposition_with_row_generation_equals_full_lp(spec):
+    """Reservoir rows generated after the decomposition converged keep the cuts valid."""
+    with tempfile.TemporaryDirectory() as tmp:
+        assert_same_optimum(*solve_both(spec, Path(tmp)))
+
+
+@pytest.mark.parametrize("name", ["two-zones-week", "three-zones-day"])
+def test_teaching_instances_and_their_prices(name):
+    """On the teaching instances the zonal prices from the combined duals are those HiGHS
+    reports for the full LP (both optimal; these duals are unique up to 1e-6 NOK/MWh)."""
+    inst = planner.load_instance(f"instances/teaching/{name}.yaml")
+    direct, grants = planner.solve(inst, DIRECT), planner.solve(inst, GRANTS)
+    assert grants.summary["solver"]["iterations"]["grant_points"] >= 2
+    assert_same_optimum(direct, grants)
+    zones = list(inst.zones)
+    assert grants.prices[zones].to_numpy() == pytest.approx(direct.prices[zones].to_numpy(),
+                                                             abs=1e-6)
+
+
+def test_dual_bound_of_highs_optimum_is_the_objective():
+    """``dual_bound`` follows HiGHS's sign convention: HiGHS's own optimal duals of the full
+    LP prove exactly its objective."""
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    lp = compile_lp(build_model(inst)[0])
+    sol = run_highs(to_highs(lp, DIRECT), lp)
+    assert dual_bound(lp, sol.row_dual, sol.col_dual) == pytest.approx(sol.objective, rel=1e-12)
+
+
+def firm_load_without_energy() -> dict:
+    """50 MW of homes and a 40 MW firm smelter (none connected yet) in one zone with a 60 MW
+    plant at 100 NOK/MWh: without unserved energy the smelter can have at most 10 MW, so the LP
+    with every grant at its request (the decomposition's first point) is infeasible while the
+    full LP is not. Optimum: granted 10 MW (worth 500 > 100 NOK/MWh), objective
+    10 MW × 4 h × 500 − 60 MW × 4 h × 100 = 20 000 − 24 000 = −4 000 NOK."""
+    return {
+        "name": "tight", "time": {"start": "2030-01-01T00:00", "hours": 4},
+        "zones": [{"name": "A"}],
+        "supply": [{"name": "plant", "zone": "A", "kind": "thermal", "capacity_mw": 60, "availability": 1.0,
+                    "marginal_cost_nok_per_mwh": 100}],
+        "applicants": [{"name": "smelter", "zone": "A", "class": "industry",
+                        "requested_mw": 40, "existing_mw": 0, "profile": 1.0,
+                        "weight_nok_per_mwh": 500}],
+        "protected_demand": [{"name": "homes", "zone": "A", "demand_mw": 50}],
+    }
+
+
+def test_infeasible_first_point_falls_back_to_the_full_lp(tmp_path):
+    inst = planner.load_instance(write_instance(firm_load_without_energy(), tmp_path / "i.yaml"))
+    result = planner.solve(inst, GRANTS, unserved=False)
+    assert "decomposition" not in result.summary["solver"]["name"]
+    assert result.allocation.set_index("applicant").loc["smelter", "granted_mw"] == \
+        pytest.approx(10)
+    assert result.summary["objective_nok"] == pytest.approx(-4_000)
+
+
+def test_points_after_the_first_are_warm():
+    """The subproblem is one persistent HiGHS instance: the second point starts from the first
+    point's basis, so it takes fewer simplex iterations than a cold solve at the same grants."""
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    m, _ = build_model(inst)
+    lp = compile_lp(m)
+    dec = GrantDecomposition(lp, grant_columns(m, lp), DIRECT)
+    first = dec.evaluate(lp.col_upper[dec.grants])
+    warm_before = dec.iterations
+    second = dec.evaluate(0.9 * first.grants + 0.1 * lp.col_lower[dec.grants])
+    warm = dec.iterations - warm_before
+    cold = GrantDecomposition(lp, grant_columns(m, lp), DIRECT)
+    cold.evaluate(second.grants)
+    assert cold.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    assert warm < cold.iterations
+
+
+def test_cli_method_grants(tmp_path):
+    path = "instances/teaching/two-zones-week.yaml"
+    runs = {m: run_cli("solve", path, "--out", tmp_path / m, "--method", m, "--formats", "csv",
+                       "--quiet") for m in ("direct", "grants")}
+    assert all(r.returncode == 0 for r in runs.values()), [r.stderr for r in runs.values()]
+    summaries = {m: json.loads((tmp_path / m / "summary.json").read_text())
+                 for m in runs}
+    assert "grant decomposition" in summaries["grants"]["solver"]["name"]
+    assert summaries["grants"]["objective_nok"] == pytest.approx(
+        summaries["direct"]["objective_nok"], rel=1e-9)
