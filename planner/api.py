@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import highspy
 import numpy as np
 
-from planner.decompose import GrantDecomposition, SubproblemInfeasible
+from planner.decompose import DecompositionFailed, GrantDecomposition
 from planner.diagnose import MAX_MODEL_SIZE, iis_members, iis_text, size_problem
 from planner.errors import InfeasibleError, InputError
 from planner.instance.instance import Instance
@@ -85,21 +86,27 @@ def decomposes(inst: Instance, lp: CompiledLP, grants: np.ndarray, options: Solv
 
 def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: SolverOptions
               ) -> Solution:
-    """The optimum, by grant decomposition where it applies (falling back to the full LP if the
-    LP with the grants fixed has no solution), with the hourly reservoir rows generated. An
+    """The optimum, by grant decomposition where it applies (falling back to the full LP where
+    it cannot prove one, planner/decompose.py), with the hourly reservoir rows generated. An
     infeasible full LP raises InfeasibleError naming HiGHS's irreducible infeasible set."""
     grants, refined = grant_columns(m, lp), set()
+    spent_s = 0.0
     if decomposes(inst, lp, grants, options):
-        dec = GrantDecomposition(lp, grants, options)
+        dec = None
         try:
+            dec = GrantDecomposition(lp, grants, options)
             sol = dec.solve()
             return add_violated_rows(lp, ix, sol, refined, lambda block: dec.add_rows(
-                "storage_level", block), lambda spent_s: dec.solve())
-        except SubproblemInfeasible:
-            pass  # rows generated so far hold in the full LP too
+                "storage_level", block), lambda _: dec.solve())
+        except DecompositionFailed:
+            # rows generated so far hold in the full LP too; the time limit covers both
+            spent_s = dec.solve_s if dec is not None else 0.0
+            if options.time_limit_s is not None:
+                options = replace(options, time_limit_s=max(options.time_limit_s - spent_s, 0.0))
     h = to_highs(lp, options)
     try:
         sol = solve_staged(h, lp, grants, options)
+        sol.timings["solve_s"] += spent_s
         return add_violated_rows(lp, ix, sol, refined, lambda block: add_rows(
             h, lp, "storage_level", block), resolver(h, lp, options))
     except InfeasibleError as exc:

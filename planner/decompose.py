@@ -13,16 +13,19 @@ grants move, quickly. models/formulation.md §12 writes the method out:
 
 V is concave and piecewise linear; a point k (grants g_k, optimal row duals y_k of the
 subproblem) gives the cut V(g) ≤ V_k + d_k·(g − g_k) with d_k = c_g − A_gᵀ y_k. The master
-max θ s.t. θ ≤ every cut, the rows that hold grants only, the grant bounds and a box of
-half-width Δ × (requested − existing) around the best point ĝ proposes the next point. ĝ moves
+max θ s.t. θ ≤ every cut, the grant bounds and a box of half-width Δ × (requested − existing)
+around the best point ĝ proposes the next point. ĝ moves
 when the point gains at least a tenth of the gain the master predicted; Δ halves otherwise.
-Since the cuts bound V from above, a master that predicts at most GAP_TOLERANCE × |V(ĝ)| over
-the box proves ĝ optimal to that tolerance (a local optimum of a concave function is global).
+The cuts bound V from above, so a master that predicts at most GAP_TOLERANCE × |V(ĝ)| over the
+box makes ĝ optimal within the box to that tolerance, and (V being concave) near-optimal
+globally; the proof that is checked is the duals'.
 
 The reported duals combine the points' duals with the master's cut multipliers α (Σ α_k = 1):
 ȳ = Σ α_k y_k satisfies every dual row of the full LP except the grants', whose reduced costs
-are Σ α_k d_k; ``grant_dual_residual`` reports how far those are from the signs an optimal
-dual needs (0 for a grant between its bounds), in NOK per MW-year relative to |V|.
+are Σ α_k d_k. ``dual_bound`` turns ȳ into a bound on the optimum of the full LP; the solve is
+accepted only if that bound is within DUALITY_TOLERANCE of V(ĝ), else the full LP is solved
+(``DecompositionFailed``). ``grant_dual_residual`` reports how far the grants' reduced costs
+are from the signs an optimal dual needs (NOK over each grant's range, relative to |V|).
 """
 
 from __future__ import annotations
@@ -34,12 +37,17 @@ import highspy
 import numpy as np
 from scipy import sparse
 
-from planner.errors import InfeasibleError
+from planner.errors import InfeasibleError, UnboundedError
 from planner.model.lazy import RowBlock
 from planner.solve import INF, CompiledLP, Solution, SolverOptions, extend_lp, run_highs
 
 GAP_TOLERANCE = 1e-9
 """Largest gain (relative to |V(ĝ)|) the master may still predict when the solve stops."""
+DUALITY_TOLERANCE = 1e-7
+"""Largest gap (relative to |V(ĝ)|) between the bound the reported duals prove and the
+objective: beyond it the full LP is solved instead."""
+MIN_RADIUS = 1e-9
+"""Trust-region half-width (share of each grant's range) below which the decomposition gives up."""
 START_RADIUS = 0.25
 """First trust-region half-width, as a share of each grant's range (measured on the Norway
 year: 0.25 reaches the optimum in about 23 points from the requests)."""
@@ -48,9 +56,11 @@ DUAL_ZERO = 1e-9
 """Duals (NOK per unit) treated as 0 when the bound they prove is computed (``dual_bound``)."""
 
 
-class SubproblemInfeasible(Exception):
-    """The LP with the grants fixed has no solution: the caller solves the full LP instead,
-    which reports the infeasibility with its irreducible set."""
+class DecompositionFailed(Exception):
+    """The decomposition cannot prove an optimum here (rows on grants alone, a subproblem with
+    no solution at the first point or no feasible step left, or reported duals that do not
+    prove the objective): the caller solves the full LP instead, which also reports an
+    infeasible LP with its irreducible set."""
 
 
 @dataclass
@@ -83,10 +93,11 @@ class GrantDecomposition:
         a_others = csr[:, self.others]
         touched = np.diff(self.a_grants.indptr) > 0
         others_per_row = np.diff(a_others.indptr)
-        # rows on grants and one other column become bounds on it; rows on grants only go to
-        # the master; every other row stays a row of the subproblem
+        # rows on grants and one other column become bounds on it; every other row stays a
+        # row of the subproblem (rows on grants alone would need master rows: not supported)
+        if np.any(touched & (others_per_row == 0)):
+            raise DecompositionFailed
         self.bound_rows = np.flatnonzero(touched & (others_per_row == 1))
-        self.master_rows = np.flatnonzero(touched & (others_per_row == 0))
         self.sub_rows = np.flatnonzero(~touched | (others_per_row > 1))
         picked = a_others[self.bound_rows]
         self.bound_col = picked.indices  # position among self.others, one per bound row
@@ -94,6 +105,7 @@ class GrantDecomposition:
         self.fixed_shift = csr[:, self.fixed_grants] @ lp.col_lower[self.fixed_grants]
         self.highs = self._subproblem(a_others[self.sub_rows].tocsc())
         self.points: list[Point] = []
+        self.best: Point | None = None
         self.solve_s = 0.0
         self.iterations = 0
 
@@ -137,16 +149,17 @@ class GrantDecomposition:
         np.maximum.at(col_low, self.bound_col, row_low)
         np.minimum.at(col_up, self.bound_col, row_up)
         if np.any(col_low > col_up + 1e-9 * np.maximum(1.0, np.abs(col_up))):
-            raise SubproblemInfeasible
-        col_up = np.maximum(col_low, col_up)
+            raise DecompositionFailed
+        # rounding may cross two rows that pin a column: HiGHS gets the lower value as both
+        # bounds, the duals are attributed against the bounds the rows set (_point)
         h.changeColsBounds(self.others.size, np.arange(self.others.size, dtype=np.int32),
-                           col_low, col_up)
+                           col_low, np.maximum(col_low, col_up))
         if self.options.time_limit_s is not None:
             h.setOptionValue("time_limit", max(self.options.time_limit_s - self.solve_s, 0.0))
         try:
             sub = run_highs(h, self.lp)
-        except InfeasibleError:
-            raise SubproblemInfeasible from None
+        except (InfeasibleError, UnboundedError):  # the full LP tells which
+            raise DecompositionFailed from None
         self.solve_s += sub.timings["solve_s"]
         self.iterations += sub.iterations["simplex"]
         return self._point(grants, sub, row_low, row_up, col_low, col_up)
@@ -178,7 +191,8 @@ class GrantDecomposition:
     # -- the master -------------------------------------------------------------------------
 
     def _master(self, center: np.ndarray, radius: float) -> tuple[float, np.ndarray, np.ndarray]:
-        """max θ over the cuts within the box around ``center``: (θ, grants, cut multipliers)."""
+        """max θ over the cuts within the box around ``center``: (θ, grants, cut multipliers
+        α ≥ 0 with Σ α = 1, the duals of the cut rows)."""
         lp, n = self.lp, self.grants.size
         low, up = lp.col_lower[self.grants], lp.col_upper[self.grants]
         h = highspy.Highs()
@@ -190,42 +204,57 @@ class GrantDecomposition:
         every = np.arange(n + 1, dtype=np.int32)
         for p in self.points:  # θ − d·g ≤ V − d·g_k
             h.addRow(-INF, p.value - p.slope @ p.grants, n + 1, every, np.r_[-p.slope, 1.0])
-        if self.master_rows.size:
-            rows = self.a_grants[self.master_rows].tocsr()
-            shift = self.fixed_shift[self.master_rows]
-            h.addRows(rows.shape[0], lp.row_lower[self.master_rows] - shift,
-                      lp.row_upper[self.master_rows] - shift, rows.nnz,
-                      rows.indptr.astype(np.int32), rows.indices.astype(np.int32), rows.data)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise InfeasibleError("the rows on grants alone admit no grants within their bounds")
+            raise DecompositionFailed
         sol = h.getSolution()
         multipliers = np.asarray(sol.row_dual)[:len(self.points)]
         return h.getInfo().objective_function_value, np.asarray(sol.col_value)[:n], multipliers
 
+    def _first_point(self, start: np.ndarray | None) -> Point:
+        """The first point: ``start``, else the best point of an earlier call (rows were added
+        since), else the requests, or the existing MW if the requests leave the subproblem
+        without a solution (with unserved energy allowed, existing MW always has one:
+        models/formulation.md §8)."""
+        low, up = self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]
+        if start is not None:
+            return self.evaluate(np.clip(start, low, up))
+        if self.best is not None:
+            return self.evaluate(self.best.grants)
+        try:
+            return self.evaluate(up)
+        except DecompositionFailed:
+            return self.evaluate(low)
+
     def solve(self, start: np.ndarray | None = None) -> Solution:
         """Points until the master predicts no gain beyond GAP_TOLERANCE (module docstring).
-        ``start``: the first grants (default: the requests; points of an earlier solve are
-        kept, so a call after rows were added resumes from the best point)."""
-        lp = self.lp
+        A point whose subproblem has no solution is a rejected step (no feasibility cuts);
+        below MIN_RADIUS the decomposition gives up (DecompositionFailed). Earlier points are
+        kept, so a call after rows were added resumes from the best point."""
         wall, iterations, points = time.perf_counter(), self.iterations, len(self.points)
-        if start is None:
-            start = self.best.grants if self.points else lp.col_upper[self.grants]
-        best = self.evaluate(np.clip(start, lp.col_lower[self.grants], lp.col_upper[self.grants]))
+        best = self._first_point(start)
         self.points.append(best)
         radius = START_RADIUS
         while True:
             bound, grants, multipliers = self._master(best.grants, radius)
             if bound - best.value <= GAP_TOLERANCE * max(1.0, abs(best.value)):
                 break
-            point = self.evaluate(grants)
-            self.points.append(point)
-            if point.value >= best.value + 0.1 * (bound - best.value):
+            try:
+                point = self.evaluate(grants)
+            except DecompositionFailed:
+                point = None
+            if point is not None:
+                self.points.append(point)
+            if point is not None and point.value >= best.value + 0.1 * (bound - best.value):
                 if point.value - best.value >= 0.5 * (bound - best.value):
                     radius = min(1.0, 2 * radius)
-                best = point
+                best.x, best = np.empty(0), point  # only the best point's primal is kept
             else:
+                if point is not None:
+                    point.x = np.empty(0)
                 radius /= 2
+                if radius < MIN_RADIUS:
+                    raise DecompositionFailed
         self.best = best
         sol = self._solution(best, bound, multipliers, time.perf_counter() - wall)
         sol.iterations = {"simplex": self.iterations - iterations,
@@ -234,9 +263,12 @@ class GrantDecomposition:
 
     def _solution(self, best: Point, bound: float, multipliers: np.ndarray,
                   wall_s: float) -> Solution:
-        """The best point as a Solution of the full LP, with the combined duals."""
+        """The best point as a Solution of the full LP, with the combined duals; raises
+        DecompositionFailed unless those duals prove the objective to DUALITY_TOLERANCE."""
         lp = self.lp
-        weights = np.abs(multipliers)
+        weights = np.clip(multipliers, 0.0, None)
+        if not abs(weights.sum() - 1.0) <= 1e-6:
+            raise DecompositionFailed
         weights /= weights.sum()
         row_dual = sum(w * p.y for w, p in zip(weights, self.points, strict=True) if w > 0)
         col_dual = lp.cost - lp.matrix.T @ row_dual
@@ -245,14 +277,14 @@ class GrantDecomposition:
         wrong = np.where(best.grants > low, np.maximum(-grant_dual, 0), 0) + \
             np.where(best.grants < up, np.maximum(grant_dual, 0), 0)
         scale = max(1.0, abs(best.value))
-        bound_by_duals = dual_bound(lp, row_dual, col_dual)
+        duality_gap = (dual_bound(lp, row_dual, col_dual) - best.value) / scale
+        if not duality_gap <= DUALITY_TOLERANCE:
+            raise DecompositionFailed
         return Solution(
             objective=best.value, x=best.x, row_dual=row_dual, col_dual=col_dual, lp=lp,
             status="optimal", solver=f"HiGHS {self.highs.version()} (simplex, grant decomposition)",
-            timings={"solve_s": wall_s},
-            iterations={},
-            quality={"relative_gap": (bound - best.value) / scale,
-                     "duality_gap": (bound_by_duals - best.value) / scale,
+            timings={"solve_s": wall_s}, iterations={},
+            quality={"relative_gap": (bound - best.value) / scale, "duality_gap": duality_gap,
                      "grant_dual_residual": float(np.max(wrong * (up - low), initial=0)) / scale})
 
     def add_rows(self, family: str, block: RowBlock) -> None:
@@ -260,7 +292,7 @@ class GrantDecomposition:
         appended to the subproblem and to the compiled LP. Earlier cuts stay valid (the LP only
         gets tighter), and each point's duals get 0 for the new rows."""
         csr = block.matrix.tocsr()
-        if csr[:, self.grants].nnz:
+        if csr[:, np.r_[self.grants, self.fixed_grants]].nnz:
             raise ValueError("rows added to a grant decomposition may not hold grants")
         sub = csr[:, self.others].tocsr()
         self.highs.addRows(sub.shape[0], block.lower, block.upper, sub.nnz,

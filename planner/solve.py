@@ -53,6 +53,10 @@ class SolverOptions:
     verbose: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.method not in ("auto", "direct", "grants"):
+            raise ValueError(f"method must be auto, direct or grants, not {self.method!r}")
+
     def highs_options(self) -> dict[str, object]:
         """The HiGHS options these settings amount to."""
         opts: dict[str, object] = {"solver": self.solver}
