@@ -39,7 +39,15 @@ from scipy import sparse
 
 from planner.errors import InfeasibleError, UnboundedError
 from planner.model.lazy import RowBlock
-from planner.solve import INF, CompiledLP, Solution, SolverOptions, extend_lp, run_highs
+from planner.solve import (
+    INF,
+    CompiledLP,
+    Solution,
+    SolverOptions,
+    extend_lp,
+    run_highs,
+    to_highs,
+)
 
 GAP_TOLERANCE = 1e-9
 """Largest gain (relative to |V(ĝ)|) the master may still predict when the solve stops."""
@@ -109,22 +117,13 @@ class GrantDecomposition:
         self.solve_s = 0.0
         self.iterations = 0
 
-    def _subproblem(self, matrix) -> highspy.Highs:
-        lp, model = self.lp, highspy.HighsLp()
-        model.num_col_, model.num_row_ = len(self.others), len(self.sub_rows)
-        model.sense_ = highspy.ObjSense.kMaximize
-        model.col_cost_ = lp.cost[self.others]
-        model.col_lower_, model.col_upper_ = lp.col_lower[self.others], lp.col_upper[self.others]
-        model.row_lower_, model.row_upper_ = lp.row_lower[self.sub_rows], lp.row_upper[self.sub_rows]
-        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_, model.a_matrix_.index_ = matrix.indptr, matrix.indices
-        model.a_matrix_.value_ = matrix.data
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", self.options.verbose)
-        for key, val in self.options.highs_options().items():
-            h.setOptionValue(key, val)
-        h.passModel(model)
-        return h
+    def _subproblem(self, matrix: sparse.csc_array) -> highspy.Highs:
+        """The LP over the non-grant columns and the subproblem's rows (bounds set per point)."""
+        lp, cols, rows = self.lp, self.others, self.sub_rows
+        return to_highs(CompiledLP(
+            cost=lp.cost[cols], col_lower=lp.col_lower[cols], col_upper=lp.col_upper[cols],
+            row_lower=lp.row_lower[rows], row_upper=lp.row_upper[rows], matrix=matrix,
+            offset=0.0, col_slices={}, row_slices={}), self.options)
 
     # -- the subproblem ---------------------------------------------------------------------
 
@@ -211,14 +210,12 @@ class GrantDecomposition:
         multipliers = np.asarray(sol.row_dual)[:len(self.points)]
         return h.getInfo().objective_function_value, np.asarray(sol.col_value)[:n], multipliers
 
-    def _first_point(self, start: np.ndarray | None) -> Point:
-        """The first point: ``start``, else the best point of an earlier call (rows were added
-        since), else the requests, or the existing MW if the requests leave the subproblem
-        without a solution (with unserved energy allowed, existing MW always has one:
+    def _first_point(self) -> Point:
+        """The first point: the best point of an earlier call (rows were added since), else
+        the requests, or the existing MW if the requests leave the subproblem without a
+        solution (with unserved energy allowed, existing MW always has one:
         models/formulation.md §8)."""
         low, up = self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]
-        if start is not None:
-            return self.evaluate(np.clip(start, low, up))
         if self.best is not None:
             return self.evaluate(self.best.grants)
         try:
@@ -226,13 +223,13 @@ class GrantDecomposition:
         except DecompositionFailed:
             return self.evaluate(low)
 
-    def solve(self, start: np.ndarray | None = None) -> Solution:
+    def solve(self) -> Solution:
         """Points until the master predicts no gain beyond GAP_TOLERANCE (module docstring).
         A point whose subproblem has no solution is a rejected step (no feasibility cuts);
         below MIN_RADIUS the decomposition gives up (DecompositionFailed). Earlier points are
         kept, so a call after rows were added resumes from the best point."""
         wall, iterations, points = time.perf_counter(), self.iterations, len(self.points)
-        best = self._first_point(start)
+        best = self._first_point()
         self.points.append(best)
         radius = START_RADIUS
         while True:
