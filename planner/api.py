@@ -96,8 +96,8 @@ def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: Solver
         try:
             dec = GrantDecomposition(lp, grants, options)
             sol = dec.solve()
-            return add_violated_rows(lp, ix, sol, refined, lambda block: dec.add_rows(
-                "storage_level", block), lambda _: dec.solve())
+            return add_violated_rows(lp, ix, sol, refined, lambda block: dec.append(
+                block, "storage_level"), lambda _: dec.solve())
         except DecompositionFailed:
             # rows generated so far hold in the full LP too; the time limit covers both
             spent_s = dec.solve_s if dec is not None else 0.0

@@ -83,6 +83,16 @@ class Point:
     y: np.ndarray
 
 
+@dataclass
+class FeasibilityCut:
+    """slope·g ≤ limit at every grant point whose subproblem has a solution, proved by the row
+    multipliers y (all rows of the full LP; ``_add_feasibility_cut``)."""
+
+    slope: np.ndarray
+    limit: float
+    y: np.ndarray
+
+
 class GrantDecomposition:
     """The full LP split into a master over the free grant columns and a subproblem over the
     rest, held in one persistent HiGHS instance so that every point after the first is a warm
@@ -110,9 +120,12 @@ class GrantDecomposition:
         picked = a_others[self.bound_rows]
         self.bound_col = picked.indices  # position among self.others, one per bound row
         self.bound_coef = picked.data
-        self.fixed_shift = csr[:, self.fixed_grants] @ lp.col_lower[self.fixed_grants]
+        self.a_fixed = csr[:, self.fixed_grants]
+        self.master_rows = np.zeros(0, dtype=np.int64)
+        """Rows added on grants alone (a policy's reserve margin): rows of the master."""
         self.highs = self._subproblem(a_others[self.sub_rows].tocsc())
         self.points: list[Point] = []
+        self.feasibility: list[FeasibilityCut] = []
         self.best: Point | None = None
         self.solve_s = 0.0
         self.iterations = 0
@@ -139,7 +152,7 @@ class GrantDecomposition:
     def evaluate(self, grants: np.ndarray) -> Point:
         """Solve the subproblem with the free grants at ``grants`` (warm after the first)."""
         lp, h = self.lp, self.highs
-        shift = self.a_grants @ grants + self.fixed_shift
+        shift = self.a_grants @ grants + self.a_fixed @ lp.col_lower[self.fixed_grants]
         rows = self.sub_rows
         h.changeRowsBounds(rows.size, np.arange(rows.size, dtype=np.int32),
                            lp.row_lower[rows] - shift[rows], lp.row_upper[rows] - shift[rows])
@@ -155,9 +168,14 @@ class GrantDecomposition:
                            col_low, np.maximum(col_low, col_up))
         if self.options.time_limit_s is not None:
             h.setOptionValue("time_limit", max(self.options.time_limit_s - self.solve_s, 0.0))
+        start = time.perf_counter()
         try:
             sub = run_highs(h, self.lp)
-        except (InfeasibleError, UnboundedError):  # the full LP tells which
+        except InfeasibleError:
+            self.solve_s += time.perf_counter() - start
+            self._add_feasibility_cut(grants, row_low, row_up, col_low, col_up)
+            raise DecompositionFailed from None
+        except UnboundedError:  # the full LP tells more
             raise DecompositionFailed from None
         self.solve_s += sub.timings["solve_s"]
         self.iterations += sub.iterations["simplex"]
@@ -171,27 +189,66 @@ class GrantDecomposition:
         x[self.fixed_grants] = lp.col_lower[self.fixed_grants]
         y = np.zeros(len(lp.row_lower))
         y[self.sub_rows] = sub.row_dual
-        # a column's dual belongs to the bound row that set its binding bound (the first such
-        # row when several coincide); at the column's own bound it stays with the column
-        col_dual = sub.col_dual[self.bound_col]
-        own_low = lp.col_lower[self.others][self.bound_col]
-        own_up = lp.col_upper[self.others][self.bound_col]
-        binding = np.where(col_dual < 0, (row_low == col_low[self.bound_col]) & (row_low > own_low),
-                           (row_up == col_up[self.bound_col]) & (row_up < own_up)) & (col_dual != 0)
-        candidates = np.flatnonzero(binding)
-        _, first = np.unique(self.bound_col[candidates], return_index=True)
-        chosen = candidates[first]
-        y[self.bound_rows[chosen]] = col_dual[chosen] / self.bound_coef[chosen]
+        y += self._bound_row_multipliers(sub.col_dual, row_low, row_up, col_low, col_up)
         value = sub.objective + lp.cost[self.grants] @ grants + lp.cost[self.fixed_grants] @ \
             lp.col_lower[self.fixed_grants] + lp.offset
         slope = lp.cost[self.grants] - self.a_grants.T @ y
         return Point(grants.copy(), float(value), slope, x, y)
 
+    def _bound_row_multipliers(self, col_mult: np.ndarray, row_low, row_up, col_low, col_up
+                               ) -> np.ndarray:
+        """Multipliers of the bound rows (all rows of the full LP, 0 elsewhere) from the
+        subproblem's column multipliers (reduced costs, or a dual ray's): a column's multiplier
+        belongs to the bound row that set the bound it pairs with (lower where negative, as in
+        ``dual_bound``; the first such row when several coincide); at the column's own bound
+        it stays with the column."""
+        lp = self.lp
+        mult = col_mult[self.bound_col]
+        own_low = lp.col_lower[self.others][self.bound_col]
+        own_up = lp.col_upper[self.others][self.bound_col]
+        binding = np.where(mult < 0, (row_low == col_low[self.bound_col]) & (row_low > own_low),
+                           (row_up == col_up[self.bound_col]) & (row_up < own_up)) & (mult != 0)
+        candidates = np.flatnonzero(binding)
+        _, first = np.unique(self.bound_col[candidates], return_index=True)
+        chosen = candidates[first]
+        y = np.zeros(len(lp.row_lower))
+        y[self.bound_rows[chosen]] = mult[chosen] / self.bound_coef[chosen]
+        return y
+
+    def _add_feasibility_cut(self, grants, row_low, row_up, col_low, col_up) -> None:
+        """After a subproblem without a solution: the cut slope·g ≤ limit from HiGHS's dual
+        ray, kept if it cuts off ``grants``. For any row multipliers y and z = −Aᵀy, every
+        feasible (g, x) has 0 = y·Ax + z·x ≤ Σ_i max(y_i l_i, y_i u_i) − (A_gᵀy)·g +
+        Σ_{j not a free grant} max(z_j lb_j, z_j ub_j), so the cut is valid whatever y is;
+        the ray (with its column part moved to the bound rows as the duals are) makes it
+        cut off the point. Both signs are tried, as the ray's convention is HiGHS's."""
+        lp = self.lp
+        _, has_ray, ray = self.highs.getDualRay()
+        if not has_ray or not np.any(ray):
+            return
+        ray = np.asarray(ray) / np.max(np.abs(ray))
+        others = np.r_[self.others, self.fixed_grants]
+        for sign in (1.0, -1.0):
+            y = np.zeros(len(lp.row_lower))
+            y[self.sub_rows] = sign * ray
+            y += self._bound_row_multipliers(-(lp.matrix.T @ y)[self.others], row_low, row_up,
+                                             col_low, col_up)
+            z = -(lp.matrix.T @ y)
+            slope = -z[self.grants]
+            limit = _pairing(y, lp.row_lower, lp.row_upper) + \
+                _pairing(z[others], lp.col_lower[others], lp.col_upper[others])
+            excess = slope @ grants - limit
+            if np.isfinite(limit) and excess > 1e-9 * (1.0 + abs(limit) + np.abs(slope) @ np.abs(grants)):
+                self.feasibility.append(FeasibilityCut(slope, limit, y))
+                return
+
     # -- the master -------------------------------------------------------------------------
 
-    def _master(self, center: np.ndarray, radius: float) -> tuple[float, np.ndarray, np.ndarray]:
-        """max θ over the cuts within the box around ``center``: (θ, grants, cut multipliers
-        α ≥ 0 with Σ α = 1, the duals of the cut rows)."""
+    def _master(self, center: np.ndarray, radius: float
+                ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """max θ over the cuts, the feasibility cuts and the master rows within the box around
+        ``center``: (θ, grants, cut multipliers α ≥ 0 with Σ α = 1, duals of the feasibility
+        cuts and master rows)."""
         lp, n = self.lp, self.grants.size
         low, up = lp.col_lower[self.grants], lp.col_upper[self.grants]
         h = highspy.Highs()
@@ -203,43 +260,68 @@ class GrantDecomposition:
         every = np.arange(n + 1, dtype=np.int32)
         for p in self.points:  # θ − d·g ≤ V − d·g_k
             h.addRow(-INF, p.value - p.slope @ p.grants, n + 1, every, np.r_[-p.slope, 1.0])
+        for f in self.feasibility:
+            h.addRow(-INF, f.limit, n, every[:n], f.slope)
+        rows = self.master_rows
+        if rows.size:  # l − A_fixed g_fixed ≤ A_g g ≤ u − A_fixed g_fixed
+            shift = self.a_fixed[rows] @ lp.col_lower[self.fixed_grants]
+            block = sparse.csr_array(self.a_grants[rows])
+            h.addRows(rows.size, lp.row_lower[rows] - shift, lp.row_upper[rows] - shift,
+                      block.nnz, block.indptr.astype(np.int32), block.indices.astype(np.int32),
+                      block.data)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise DecompositionFailed
         sol = h.getSolution()
-        multipliers = np.asarray(sol.row_dual)[:len(self.points)]
-        return h.getInfo().objective_function_value, np.asarray(sol.col_value)[:n], multipliers
+        duals = np.asarray(sol.row_dual)
+        cuts = len(self.points)
+        return (h.getInfo().objective_function_value, np.asarray(sol.col_value)[:n],
+                duals[:cuts], duals[cuts:])
+
+    def _meets_master_rows(self, grants: np.ndarray) -> bool:
+        rows, lp = self.master_rows, self.lp
+        value = self.a_grants[rows] @ grants + self.a_fixed[rows] @ lp.col_lower[self.fixed_grants]
+        slack = 1e-9 * np.maximum(1.0, np.abs(value))
+        return bool(np.all(value >= lp.row_lower[rows] - slack)
+                    and np.all(value <= lp.row_upper[rows] + slack))
 
     def _first_point(self) -> Point:
-        """The first point: the best point of an earlier call (rows were added since), else
-        the requests, or the existing MW if the requests leave the subproblem without a
-        solution (with unserved energy allowed, existing MW always has one:
-        models/formulation.md §8)."""
+        """The first point: the best grants so far (of an earlier solve, moved into the
+        present bounds), else the requests, else the existing MW, the first that meets the
+        master rows and leaves the subproblem a solution (with unserved energy allowed,
+        existing MW always does: models/formulation.md §8)."""
         low, up = self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]
-        if self.best is not None:
-            return self.evaluate(self.best.grants)
-        try:
-            return self.evaluate(up)
-        except DecompositionFailed:
-            return self.evaluate(low)
+        earlier = [] if self.best is None else [np.clip(self.best.grants, low, up)]
+        for grants in [*earlier, up, low]:
+            if self._meets_master_rows(grants):
+                try:
+                    return self.evaluate(grants)
+                except DecompositionFailed:
+                    continue
+        raise DecompositionFailed
 
     def solve(self) -> Solution:
         """Points until the master predicts no gain beyond GAP_TOLERANCE (module docstring).
-        A point whose subproblem has no solution is a rejected step (no feasibility cuts);
-        below MIN_RADIUS the decomposition gives up (DecompositionFailed). Earlier points are
-        kept, so a call after rows were added resumes from the best point."""
+        A point whose subproblem has no solution gives a feasibility cut (from HiGHS's dual
+        ray) or, failing that, is a rejected step; below MIN_RADIUS the decomposition gives up
+        (DecompositionFailed). The points kept
+        since the last edit that could loosen the LP (``forget``) stay cuts, so a call after
+        rows were added resumes from the best point."""
         wall, iterations, points = time.perf_counter(), self.iterations, len(self.points)
         best = self._first_point()
         self.points.append(best)
         radius = START_RADIUS
         while True:
-            bound, grants, multipliers = self._master(best.grants, radius)
+            bound, grants, multipliers, master_duals = self._master(best.grants, radius)
             if bound - best.value <= GAP_TOLERANCE * max(1.0, abs(best.value)):
                 break
+            cuts = len(self.feasibility)
             try:
                 point = self.evaluate(grants)
             except DecompositionFailed:
                 point = None
+                if len(self.feasibility) > cuts:  # the master now excludes this point
+                    continue
             if point is not None:
                 self.points.append(point)
             if point is not None and point.value >= best.value + 0.1 * (bound - best.value):
@@ -253,21 +335,26 @@ class GrantDecomposition:
                 if radius < MIN_RADIUS:
                     raise DecompositionFailed
         self.best = best
-        sol = self._solution(best, bound, multipliers, time.perf_counter() - wall)
+        sol = self._solution(best, bound, multipliers, master_duals, time.perf_counter() - wall)
         sol.iterations = {"simplex": self.iterations - iterations,
                           "grant_points": len(self.points) - points}
         return sol
 
     def _solution(self, best: Point, bound: float, multipliers: np.ndarray,
-                  wall_s: float) -> Solution:
-        """The best point as a Solution of the full LP, with the combined duals; raises
-        DecompositionFailed unless those duals prove the objective to DUALITY_TOLERANCE."""
+                  master_duals: np.ndarray, wall_s: float) -> Solution:
+        """The best point as a Solution of the full LP, with the combined duals (and the
+        master's duals on the master rows); raises DecompositionFailed unless those duals
+        prove the objective to DUALITY_TOLERANCE."""
         lp = self.lp
         weights = np.clip(multipliers, 0.0, None)
         if not abs(weights.sum() - 1.0) <= 1e-6:
             raise DecompositionFailed
         weights /= weights.sum()
         row_dual = sum(w * p.y for w, p in zip(weights, self.points, strict=True) if w > 0)
+        feasibility, master = np.split(master_duals, [len(self.feasibility)])
+        for beta, f in zip(feasibility, self.feasibility, strict=True):
+            row_dual = row_dual + beta * f.y
+        row_dual[self.master_rows] = master
         col_dual = lp.cost - lp.matrix.T @ row_dual
         low, up = lp.col_lower[self.grants], lp.col_upper[self.grants]
         grant_dual = col_dual[self.grants]
@@ -284,23 +371,78 @@ class GrantDecomposition:
             quality={"relative_gap": (bound - best.value) / scale, "duality_gap": duality_gap,
                      "grant_dual_residual": float(np.max(wrong * (up - low), initial=0)) / scale})
 
-    def add_rows(self, family: str, block: RowBlock) -> None:
-        """Rows on non-grant columns found violated after the solve (hourly reservoir levels):
-        appended to the subproblem and to the compiled LP. Earlier cuts stay valid (the LP only
-        gets tighter), and each point's duals get 0 for the new rows."""
+    # -- edits between solves (rows added after a solve, a policy's changes) -------------------
+
+    def forget(self, costs_only: bool = False) -> None:
+        """Drop the cuts: after an edit that may loosen the LP or changes its costs they no
+        longer bound V (feasibility cuts hold until the LP loosens). The best grants stay as
+        the next solve's first point."""
+        self.points = []
+        if not costs_only:
+            self.feasibility = []
+
+    def reset(self) -> None:
+        """Forget everything learnt: the next solve starts cold, as a new decomposition."""
+        self.forget()
+        self.best = None
+        self.highs.clearSolver()
+
+    def set_costs(self, cost: np.ndarray) -> None:
+        """New column costs (a policy's weights); the cuts are dropped."""
+        self.lp.cost = cost.copy()
+        self.highs.changeColsCost(self.others.size, np.arange(self.others.size, dtype=np.int32),
+                                  self.lp.cost[self.others])
+        self.forget(costs_only=True)
+
+    def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """New bounds on columns (a free grant's are the master's box); the cuts are dropped.
+        Grants fixed when the decomposition was made must stay fixed."""
+        self.lp.col_lower[cols], self.lp.col_upper[cols] = lower, upper
+        fixed = self.fixed_grants
+        if np.any(self.lp.col_lower[fixed] != self.lp.col_upper[fixed]):
+            raise ValueError("a grant fixed when the decomposition was made cannot be freed")
+        self.forget()
+
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """New bounds on rows (read at every point); the cuts are dropped."""
+        self.lp.row_lower[rows], self.lp.row_upper[rows] = lower, upper
+        self.forget()
+
+    def add_row(self, lower: float, upper: float, cols: np.ndarray, coefs: np.ndarray) -> int:
+        """Append lower ≤ coefs·x[cols] ≤ upper (a policy's limit or a tier's hold) and return
+        its index in the LP."""
+        n = len(self.lp.cost)
+        matrix = sparse.csr_array((coefs, (np.zeros(len(cols), dtype=np.int64), cols)),
+                                  shape=(1, n))
+        self.append(RowBlock([], np.array([lower], float), np.array([upper], float), matrix))
+        return len(self.lp.row_lower) - 1
+
+    def append(self, block: RowBlock, family: str | None = None) -> None:
+        """Append rows to the LP: rows on grants alone to the master, every other row to the
+        subproblem (with the grants' part moved to its bounds at each point). The cuts stay
+        valid, as the LP only gets tighter; each point's duals get 0 for the new rows.
+        ``family`` names the rows in the compiled LP (as ``extend_lp``); without it they are
+        the decomposition's own (its LP then holds rows the model does not name)."""
         csr = block.matrix.tocsr()
-        if csr[:, np.r_[self.grants, self.fixed_grants]].nnz:
-            raise ValueError("rows added to a grant decomposition may not hold grants")
         sub = csr[:, self.others].tocsr()
-        self.highs.addRows(sub.shape[0], block.lower, block.upper, sub.nnz,
-                           sub.indptr.astype(np.int32), sub.indices.astype(np.int32), sub.data)
         first = len(self.lp.row_lower)
-        extend_lp(self.lp, family, block)
-        self.sub_rows = np.r_[self.sub_rows, np.arange(first, len(self.lp.row_lower))]
-        self.a_grants = sparse.vstack([self.a_grants, sparse.csr_array(
-            (sub.shape[0], self.grants.size))]).tocsr()
-        self.fixed_shift = np.r_[self.fixed_shift, np.zeros(sub.shape[0])]
-        for p in self.points:
+        new = np.arange(first, first + sub.shape[0])
+        on_others = np.diff(sub.indptr) > 0
+        if family is None:
+            self.lp.matrix = sparse.vstack([self.lp.matrix, csr]).tocsc()
+            self.lp.row_lower = np.r_[self.lp.row_lower, block.lower]
+            self.lp.row_upper = np.r_[self.lp.row_upper, block.upper]
+        else:
+            extend_lp(self.lp, family, block)
+        kept = sub[on_others]
+        self.highs.addRows(kept.shape[0], block.lower[on_others], block.upper[on_others],
+                           kept.nnz, kept.indptr.astype(np.int32),
+                           kept.indices.astype(np.int32), kept.data)
+        self.sub_rows = np.r_[self.sub_rows, new[on_others]]
+        self.master_rows = np.r_[self.master_rows, new[~on_others]]
+        self.a_grants = sparse.vstack([self.a_grants, csr[:, self.grants]]).tocsr()
+        self.a_fixed = sparse.vstack([self.a_fixed, csr[:, self.fixed_grants]]).tocsr()
+        for p in [*self.points, *self.feasibility]:
             p.y = np.r_[p.y, np.zeros(sub.shape[0])]
 
 
@@ -310,10 +452,14 @@ def dual_bound(lp: CompiledLP, row_dual: np.ndarray, col_dual: np.ndarray) -> fl
     (+ offset); +inf where a dual pairs with an infinite bound. Equal to the optimum for an
     optimal dual, so bound − objective measures how far a solution may be from optimal. Duals
     below DUAL_ZERO (NOK per unit) count as 0, as in the solver's own tolerances."""
-    def pairing(dual, lower, upper):
-        dual = np.where(np.abs(dual) > DUAL_ZERO, dual, 0.0)
-        with np.errstate(invalid="ignore"):
-            terms = np.where(dual > 0, dual * upper, np.where(dual < 0, dual * lower, 0.0))
-        return float(np.sum(terms))
-    return (pairing(row_dual, lp.row_lower, lp.row_upper)
-            + pairing(col_dual, lp.col_lower, lp.col_upper) + lp.offset)
+    def small_to_zero(dual):
+        return np.where(np.abs(dual) > DUAL_ZERO, dual, 0.0)
+    return (_pairing(small_to_zero(row_dual), lp.row_lower, lp.row_upper)
+            + _pairing(small_to_zero(col_dual), lp.col_lower, lp.col_upper) + lp.offset)
+
+
+def _pairing(mult: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """max of mult·s over lower ≤ s ≤ upper: each multiplier with the bound its sign picks."""
+    with np.errstate(invalid="ignore"):
+        terms = np.where(mult > 0, mult * upper, np.where(mult < 0, mult * lower, 0.0))
+    return float(np.sum(terms))

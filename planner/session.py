@@ -1,10 +1,13 @@
-"""A built allocation LP held in one HiGHS instance, re-solved policy after policy.
+"""A built allocation LP, re-solved policy after policy from what the last solve learnt.
 
-A policy that changes only weights, limits or tiers is applied to the LP already in HiGHS as a
-diff: new column costs (``changeColsCost``), new rows for its limits and tier holds
-(``addRow``), and the rows of the previous policy relaxed to free rows (``changeRowsBounds``),
-so HiGHS starts from the last optimal basis. A policy that changes connection terms (firm
-share, curtailment cap) changes which variables and rows exist, and rebuilds the model.
+The LP is held either in one HiGHS instance (the full LP) or, where ``planner.api.decomposes``
+says so (a year-long LP), in a grant decomposition (planner/decompose.py) whose subproblem is
+one HiGHS instance; if the decomposition cannot prove an optimum, the session moves to the
+full LP with every edit made so far. A policy that changes only weights, limits or tiers is
+applied to the LP as a diff: new column costs, new rows for its limits and tier holds, and the
+rows of the previous policy relaxed to free rows, so HiGHS starts from the last optimal basis
+(and the decomposition from the last optimal grants). A policy that changes connection terms
+(firm share, curtailment cap) changes which variables and rows exist, and rebuilds the model.
 
 Priority tiers are solved lexicographically (models/formulation.md, section 11): stage k
 maximises the value of tiers 1..k with the value of every earlier tier held within the policy's
@@ -22,7 +25,8 @@ from itertools import takewhile
 import highspy
 import numpy as np
 
-from planner.api import add_violated_rows, grant_columns, resolver
+from planner.api import add_violated_rows, decomposes, grant_columns, resolver
+from planner.decompose import DecompositionFailed, GrantDecomposition
 from planner.errors import InfeasibleError, SolverError, SolverLimitError, UnboundedError
 from planner.instance.instance import Applicant, Instance
 from planner.model import build_model
@@ -116,7 +120,17 @@ class Session:
         start = time.perf_counter()
         self.model, self.index = build_model(inst)
         self.lp = compile_lp(self.model)
-        self.highs = to_highs(self.lp, self.options)
+        self.dec: GrantDecomposition | None = None
+        """The decomposition holding the LP; None: the full LP in ``self.highs``."""
+        self.highs: highspy.Highs | None = None
+        grants = grant_columns(self.model, self.lp)
+        if decomposes(inst, self.lp, grants, self.options):
+            try:
+                self.dec = GrantDecomposition(self.lp.copy(), grants, self.options)
+            except DecompositionFailed:
+                self.dec = None
+        if self.dec is None:
+            self.highs = to_highs(self.lp, self.options)
         self.structure = structure_key(inst)
         self.built_weights = {a.name: a.weight_nok_per_mwh for a in inst.applicants}
         self.policy_rows: list[int] = []
@@ -200,13 +214,19 @@ class Session:
     # -- HiGHS edits ----------------------------------------------------------------------
 
     def _set_costs(self, cost: np.ndarray) -> None:
+        if self.dec is not None:
+            self.dec.set_costs(cost)
+            return
         n = len(cost)
         self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
 
     def _add_row(self, lower: float, upper: float, cols: np.ndarray, coefs: np.ndarray) -> None:
         order = np.argsort(cols)
-        self.highs.addRow(lower, upper, len(cols), cols[order].astype(np.int32),
-                          coefs[order].astype(float))
+        cols, coefs = cols[order].astype(np.int32), coefs[order].astype(float)
+        if self.dec is not None:
+            self.policy_rows.append(self.dec.add_row(lower, upper, cols, coefs))
+            return
+        self.highs.addRow(lower, upper, len(cols), cols, coefs)
         self.policy_rows.append(self.highs.getNumRow() - 1)
 
     def _fix(self, cols: np.ndarray, value: np.ndarray) -> None:
@@ -220,6 +240,9 @@ class Session:
 
     def _set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         idx = cols.astype(np.int32)
+        if self.dec is not None:
+            self.dec.set_col_bounds(idx, lower, upper)
+            return
         if self.highs.changeColsBounds(len(idx), idx, lower, upper) != highspy.HighsStatus.kOk:
             raise SolverError(f"HiGHS refused new bounds for {len(idx)} columns")
 
@@ -233,18 +256,36 @@ class Session:
         self.tight = np.setdiff1d(self.tight, rows).astype(np.int32)
 
     def _set_row_lower(self, rows: np.ndarray, lower: np.ndarray) -> None:
+        self._set_row_bounds(rows, lower, self.lp.row_upper[rows])
+
+    def _set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         idx = rows.astype(np.int32)
-        status = self.highs.changeRowsBounds(len(idx), idx, lower, self.lp.row_upper[idx])
-        if status != highspy.HighsStatus.kOk:
+        if self.dec is not None:
+            self.dec.set_row_bounds(idx, lower, upper)
+            return
+        if self.highs.changeRowsBounds(len(idx), idx, lower, upper) != highspy.HighsStatus.kOk:
             raise SolverError(f"HiGHS refused new bounds for {len(idx)} rows")
 
     def _undo_policy(self) -> None:
         """Restore the columns the previous policy fixed and free its rows (bounds ±inf)
         instead of deleting them: deleting a row that is nonbasic would invalidate the basis.
-        Freed rows that a later solve has made basic are deleted then, which keeps the basis
-        valid, so rows do not pile up."""
+        In the full LP, freed rows that a later solve has made basic are deleted then, which
+        keeps the basis valid, so rows do not pile up. (The decomposition keeps them: a free
+        row costs its subproblem nothing.)"""
         self._unfix(self.fixed)
         self._loosen(self.tight)
+        if self.dec is None:
+            self._delete_stale_rows()
+        if self.policy_rows:
+            idx = np.array(self.policy_rows, dtype=np.int32)
+            self._set_row_bounds(idx, np.full(len(idx), -INF), np.full(len(idx), INF))
+            if self.dec is None:
+                self.stale_rows += self.policy_rows
+            self.policy_rows = []
+            self.limit_rows = {}
+            self.limit_specs = []
+
+    def _delete_stale_rows(self) -> None:
         basis = self.highs.getBasis()
         stale = [r for r in self.stale_rows
                  if not basis.valid or basis.row_status[r] == highspy.HighsBasisStatus.kBasic]
@@ -257,14 +298,6 @@ class Session:
 
             self.stale_rows = shift([r for r in self.stale_rows if r not in stale])
             self.policy_rows = shift(self.policy_rows)
-        if self.policy_rows:
-            idx = np.array(self.policy_rows, dtype=np.int32)
-            n = len(idx)
-            self.highs.changeRowsBounds(n, idx, np.full(n, -INF), np.full(n, INF))
-            self.stale_rows += self.policy_rows
-            self.policy_rows = []
-            self.limit_rows = {}
-            self.limit_specs = []
 
     def _add_limit(self, lower: float, upper: float, cols: np.ndarray, coefs: np.ndarray) -> None:
         self._add_row(lower, upper, cols, coefs)
@@ -303,7 +336,32 @@ class Session:
 
     # -- solving --------------------------------------------------------------------------
 
-    def _run(self) -> Solution:
+    def _run(self, fallback: bool = True) -> Solution:
+        """The optimum of the LP as edited, with the hourly reservoir rows it needs. A
+        decomposition that cannot prove one raises DecompositionFailed (``fallback=False``)
+        or hands the LP to a full-LP HiGHS instance, which the session keeps from then on."""
+        if self.dec is not None:
+            try:
+                sol = self._run_decomposed()
+            except DecompositionFailed:
+                if not fallback:
+                    raise
+                self.highs, self.dec, self.solved = to_highs(self.dec.lp, self.options), None, True
+        if self.dec is None:
+            sol = self._run_full()
+        self.last_x = sol.x
+        return sol
+
+    def _run_decomposed(self) -> Solution:
+        dec = self.dec
+        if not self.warm:
+            dec.reset()
+        dec.solve_s = 0.0  # the time limit holds for each solve
+        sol = dec.solve()
+        return add_violated_rows(self.lp, self.index, sol, self.refined, dec.append,
+                                 lambda _: dec.solve())
+
+    def _run_full(self) -> Solution:
         if not self.warm:
             self.highs.clearSolver()
         if not self.solved and not self.fixed.size:  # staging would reset fixed grants
@@ -313,11 +371,9 @@ class Session:
         self.solved = True
         # the storage_level rows go to HiGHS only, after the model's and the policies' rows:
         # the session never edits them, and the model's row slices stay where they are
-        sol = add_violated_rows(self.lp, self.index, sol, self.refined,
-                                lambda block: append_rows(self.highs, block),
-                                resolver(self.highs, self.lp, self.options))
-        self.last_x = sol.x
-        return sol
+        return add_violated_rows(self.lp, self.index, sol, self.refined,
+                                 lambda block: append_rows(self.highs, block),
+                                 resolver(self.highs, self.lp, self.options))
 
     def _feasible(self, x: np.ndarray) -> bool:
         """x satisfies the model's rows, the column bounds and the current policy's limit rows
@@ -486,17 +542,19 @@ class Session:
         self._fix(cols, np.concatenate([t.fixed_x for t in tiers])[first])
         self._tighten(rows)
         self._set_costs(np.zeros(len(self.lp.cost)))
-        limit = self.highs.getOptionValue("simplex_iteration_limit")[1]
+        h = self.highs if self.dec is None else self.dec.highs
+        limit = h.getOptionValue("simplex_iteration_limit")[1]
         if len(tiers) > 1:
-            self.highs.setOptionValue("simplex_iteration_limit", BATCH_PROBE_ITERATIONS)
+            h.setOptionValue("simplex_iteration_limit", BATCH_PROBE_ITERATIONS)
         try:
-            x = self._run().x
-        # zero objective: infeasible or unbounded both mean no such point; at the iteration
-        # limit the tier is probed alone or optimised instead
-        except (InfeasibleError, UnboundedError, SolverLimitError):
+            x = self._run(fallback=False).x
+        # zero objective: infeasible or unbounded both mean no such point (as does a
+        # decomposition that finds none); at the iteration limit the tier is probed alone or
+        # optimised instead
+        except (InfeasibleError, UnboundedError, SolverLimitError, DecompositionFailed):
             return None
         finally:
-            self.highs.setOptionValue("simplex_iteration_limit", limit)
+            h.setOptionValue("simplex_iteration_limit", limit)
             self._unfix(np.setdiff1d(cols, fixed_before))
             self._loosen(rows)
         return x if all(t.reached_by(x) for t in tiers) else None
@@ -556,7 +614,7 @@ def _stage_record(stage: Stage) -> dict:
 
 
 def _iterations(sol: Solution) -> int:
-    return sol.iterations["simplex"] + sol.iterations["ipm"]
+    return sol.iterations["simplex"] + sol.iterations.get("ipm", 0)
 
 
 def _priority_cost(stage: Stage, sol: Solution, cost: np.ndarray) -> float:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import highspy
@@ -83,6 +83,14 @@ class CompiledLP:
     row_slices: dict[str, slice]
     added_row_names: list[str] = field(default_factory=list)
     """Names of the rows added after compiling (``add_rows``), in LP order after the model's."""
+
+    def copy(self) -> CompiledLP:
+        """A copy whose arrays can be edited without touching this LP."""
+        return replace(self, cost=self.cost.copy(), col_lower=self.col_lower.copy(),
+                       col_upper=self.col_upper.copy(), row_lower=self.row_lower.copy(),
+                       row_upper=self.row_upper.copy(), matrix=self.matrix.copy(),
+                       col_slices=dict(self.col_slices), row_slices=dict(self.row_slices),
+                       added_row_names=list(self.added_row_names))
 
     def added_row_keys(self) -> list[tuple[str, str, int]]:
         """(family, owner, hour) of each added row, from names like ``storage_level[NO1 hydro,12]``."""

@@ -13,7 +13,7 @@ basis change after the lower value; should the interval hold more than one, more
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
@@ -103,7 +103,8 @@ def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarr
           progress: Callable[[float], None] | None = None) -> Sweep:
     """Solve the policy at every value of the parameter, warm, in one session."""
     check_vary(inst, what)
-    session = Session(inst, options)
+    # the exact ranges are HiGHS's ranging of the full LP
+    session = Session(inst, replace(options or SolverOptions(), method="direct"))
     tables, steps = [], []
     for value in values:
         p = with_value(policy, what, float(value), inst)
