@@ -73,6 +73,7 @@ def main() -> None:
         "cold_over_compare": None if args.no_cold else round(cold_s / compare_s, 2),
         "seconds_by_policy": {r.policy: round(r.result.summary["timings_s"]["total_s"], 2)
                               for r in comp.runs},
+        "solver_by_policy": {r.policy: r.result.summary["solver"]["name"] for r in comp.runs},
         "rebuilds": sum(r.rebuilt for r in comp.runs),
         "stages": {r.policy: len(r.stages) for r in comp.runs},
         "stage_seconds": {r.policy: [[s.name[:40], round(s.seconds, 2), s.skipped]

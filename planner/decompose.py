@@ -64,6 +64,13 @@ DUAL_ZERO = 1e-9
 """Duals (NOK per unit) treated as 0 when the bound they prove is computed (``dual_bound``)."""
 
 
+RAY_ZERO = 1e-9
+"""Entries of a dual ray (scaled to largest 1) and of its reduced costs treated as 0 when a
+feasibility cut is made: rounding noise that would pair with an infinite bound. Dropping them
+can make the cut invalid by about this share of the columns' values; a wrong stop that causes
+is caught by the duality check (DUALITY_TOLERANCE)."""
+
+
 class DecompositionFailed(Exception):
     """The decomposition cannot prove an optimum here (rows on grants alone, a subproblem with
     no solution at the first point or no feasible step left, or reported duals that do not
@@ -227,6 +234,7 @@ class GrantDecomposition:
         if not has_ray or not np.any(ray):
             return
         ray = np.asarray(ray) / np.max(np.abs(ray))
+        ray[np.abs(ray) < RAY_ZERO] = 0.0
         others = np.r_[self.others, self.fixed_grants]
         for sign in (1.0, -1.0):
             y = np.zeros(len(lp.row_lower))
@@ -234,6 +242,7 @@ class GrantDecomposition:
             y += self._bound_row_multipliers(-(lp.matrix.T @ y)[self.others], row_low, row_up,
                                              col_low, col_up)
             z = -(lp.matrix.T @ y)
+            z[np.abs(z) < RAY_ZERO] = 0.0  # rounding left by moving multipliers to rows
             slope = -z[self.grants]
             limit = _pairing(y, lp.row_lower, lp.row_upper) + \
                 _pairing(z[others], lp.col_lower[others], lp.col_upper[others])
