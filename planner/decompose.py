@@ -25,7 +25,8 @@ The reported duals combine the points' duals with the master's cut multipliers �
 are Σ α_k d_k. ``dual_bound`` turns ȳ into a bound on the optimum of the full LP; the solve is
 accepted only if that bound is within DUALITY_TOLERANCE of V(ĝ), else the full LP is solved
 (``DecompositionFailed``). ``grant_dual_residual`` reports how far the grants' reduced costs
-are from the signs an optimal dual needs (NOK over each grant's range, relative to |V|).
+are from complementary slackness: the NOK they would still gain by moving each grant to the
+bound their sign points to, relative to |V| (0 for an optimal dual).
 """
 
 from __future__ import annotations
@@ -367,8 +368,9 @@ class GrantDecomposition:
         col_dual = lp.cost - lp.matrix.T @ row_dual
         low, up = lp.col_lower[self.grants], lp.col_upper[self.grants]
         grant_dual = col_dual[self.grants]
-        wrong = np.where(best.grants > low, np.maximum(-grant_dual, 0), 0) + \
-            np.where(best.grants < up, np.maximum(grant_dual, 0), 0)
+        # NOK the reduced costs would still gain by moving each grant to the bound they point to
+        residual = np.maximum(grant_dual, 0) @ (up - best.grants) + \
+            np.maximum(-grant_dual, 0) @ (best.grants - low)
         scale = max(1.0, abs(best.value))
         duality_gap = (dual_bound(lp, row_dual, col_dual) - best.value) / scale
         if not duality_gap <= DUALITY_TOLERANCE:
@@ -378,7 +380,7 @@ class GrantDecomposition:
             status="optimal", solver=f"HiGHS {self.highs.version()} (simplex, grant decomposition)",
             timings={"solve_s": wall_s}, iterations={},
             quality={"relative_gap": (bound - best.value) / scale, "duality_gap": duality_gap,
-                     "grant_dual_residual": float(np.max(wrong * (up - low), initial=0)) / scale})
+                     "grant_dual_residual": float(residual) / scale})
 
     # -- edits between solves (rows added after a solve, a policy's changes) -------------------
 

@@ -24,7 +24,9 @@ import planner
 from planner.api import grant_columns
 from planner.decompose import GrantDecomposition, dual_bound
 from planner.model import build_model
+from planner.policies import PolicySpec, apply_policy, load_policies
 from planner.report.tables import ResultData, write_tables
+from planner.session import Session
 from planner.solve import CompiledLP, SolverOptions, compile_lp, run_highs, to_highs
 from planner.verify import read_tables
 
@@ -42,10 +44,12 @@ def solve_both(spec: dict, folder: Path) -> tuple[planner.Result, planner.Result
     return direct, grants
 
 
-def assert_same_optimum(direct: planner.Result, grants: planner.Result) -> None:
+def assert_same_optimum(direct: planner.Result, grants: planner.Result, rel: float = 1e-9) -> None:
+    """Same objective (to ``rel``: tiers hold values to the solver's tolerance, so the final
+    stage may differ by that much), and, if decomposed, duals that prove it."""
     scale = scale_of(direct)
     assert grants.summary["objective_nok"] == pytest.approx(
-        direct.summary["objective_nok"], rel=1e-9, abs=1e-9 * scale)
+        direct.summary["objective_nok"], rel=rel, abs=rel * scale)
     solver = grants.summary["solver"]
     if "grant decomposition" in solver["name"]:  # else no free grant, or the full LP's fallback
         quality, objective = solver["quality"], max(1.0, abs(grants.summary["objective_nok"]))
@@ -164,3 +168,47 @@ def test_cli_method_grants(tmp_path):
     assert "grant decomposition" in summaries["grants"]["solver"]["name"]
     assert summaries["grants"]["objective_nok"] == pytest.approx(
         summaries["direct"]["objective_nok"], rel=1e-9)
+
+
+def session_policies() -> list[PolicySpec | None]:
+    """Every kind of edit a session makes: the teaching policies of test_policies (weights,
+    export cap, domestic floor, tiers, terms, reserve margin) and the Norway regimes."""
+    from test_policies import NORWAY, TEACHING_POLICIES
+    return [*TEACHING_POLICIES, *load_policies(planner.load_instance(NORWAY)).values(), None]
+
+
+@pytest.mark.parametrize("name", ["two-zones-week", "three-zones-day"])
+def test_session_on_the_decomposition_equals_the_full_lp(name, tmp_path):
+    """Policy after policy in one session on the grant decomposition (costs, bounds, limit
+    and hold rows edited in it, rows on grants alone in the master, infeasible points cut off
+    by feasibility cuts): each policy's objective is the full-LP session's, its duals prove it,
+    the tables pass the independent checker, and no policy needs the full-LP fallback."""
+    inst = planner.load_instance(f"instances/teaching/{name}.yaml")
+    decomposed, full = Session(inst, GRANTS), Session(inst, DIRECT)
+    for k, p in enumerate(session_policies()):
+        try:
+            expected = full.solve(p).result
+        except planner.InfeasibleError:
+            with pytest.raises(planner.InfeasibleError):
+                decomposed.solve(p)
+            continue
+        got = decomposed.solve(p).result
+        assert "grant decomposition" in got.summary["solver"]["name"], p
+        assert_same_optimum(expected, got)
+        write_tables(ResultData.of(got), tmp_path / str(k))
+        inv.check_all(apply_policy(inst, p), read_tables(tmp_path / str(k)))
+
+
+@SETTINGS
+@given(spec=instances())
+def test_tiers_on_the_decomposition_equal_the_full_lp(spec):
+    """Random instances, whose requests often leave no solution without unserved energy, under
+    lexicographic tiers (each hold a row on served energy and grants): the decomposed session
+    reaches the full LP's final objective."""
+    tiers = PolicySpec.model_validate({"name": "t", "tiers": [["industry", "households"],
+                                                              ["*", "trade"]]})
+    with tempfile.TemporaryDirectory() as tmp:
+        inst = planner.load_instance(write_instance(spec, Path(tmp) / "i.yaml"))
+        expected = Session(inst, DIRECT).solve(tiers).result
+        assert_same_optimum(expected, Session(inst, GRANTS).solve(tiers).result,
+                            rel=tiers.tier_tolerance)
