@@ -247,6 +247,8 @@ class GrantDecomposition:
             slope = -z[self.grants]
             limit = _pairing(y, lp.row_lower, lp.row_upper) + \
                 _pairing(z[others], lp.col_lower[others], lp.col_upper[others])
+            # points with a solution meet every valid cut: one they miss is rounding (RAY_ZERO)
+            limit = max([limit, *(slope @ p.grants for p in self.points)])
             excess = slope @ grants - limit
             if np.isfinite(limit) and excess > 1e-9 * (1.0 + abs(limit) + np.abs(slope) @ np.abs(grants)):
                 self.feasibility.append(FeasibilityCut(slope, limit, y))
@@ -309,6 +311,19 @@ class GrantDecomposition:
                 except DecompositionFailed:
                     continue
         raise DecompositionFailed
+
+    def probe(self) -> np.ndarray:
+        """The subproblem's solution (all columns) at the best grants so far, moved into the
+        present bounds: with zero costs, as in a session's probe, it is optimal. Raises
+        DecompositionFailed if there is no solution there (no best grants yet, or they miss
+        the master rows or leave the subproblem without one)."""
+        if self.best is None:
+            raise DecompositionFailed
+        grants = np.clip(self.best.grants, self.lp.col_lower[self.grants],
+                         self.lp.col_upper[self.grants])
+        if not self._meets_master_rows(grants):
+            raise DecompositionFailed
+        return self.evaluate(grants).x
 
     def solve(self) -> Solution:
         """Points until the master predicts no gain beyond GAP_TOLERANCE (module docstring).

@@ -31,6 +31,7 @@ from planner.errors import InfeasibleError, SolverError, SolverLimitError, Unbou
 from planner.instance.instance import Applicant, Instance
 from planner.model import build_model
 from planner.model.index import ModelIndex, windows
+from planner.model.lazy import storage_level_rows
 from planner.policies import PolicySpec, TierSpec, apply_policy, per_horizon_mwh, tier_members
 from planner.results import Result, build_result
 from planner.solve import (
@@ -352,6 +353,20 @@ class Session:
         self.last_x = sol.x
         return sol
 
+    def _any_solution(self) -> np.ndarray:
+        """A solution of the LP as edited, with the hourly reservoir rows it needs (a probe:
+        with zero costs any solution is optimal). In the decomposition, the subproblem's at
+        the best grants so far: one warm solve, no master (DecompositionFailed if none)."""
+        if self.dec is None:
+            return self._run().x
+        x = self.dec.probe()
+        while (block := storage_level_rows(self.index, self.lp.col_slices, x,
+                                           self.refined)) is not None:
+            self.dec.append(block)
+            x = self.dec.probe()
+        self.last_x = x
+        return x
+
     def _run_decomposed(self) -> Solution:
         dec = self.dec
         if not self.warm:
@@ -547,7 +562,7 @@ class Session:
         if len(tiers) > 1:
             h.setOptionValue("simplex_iteration_limit", BATCH_PROBE_ITERATIONS)
         try:
-            x = self._run(fallback=False).x
+            x = self._any_solution()
         # zero objective: infeasible or unbounded both mean no such point (as does a
         # decomposition that finds none); at the iteration limit the tier is probed alone or
         # optimised instead
