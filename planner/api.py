@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import highspy
@@ -101,8 +100,7 @@ def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: Solver
         except DecompositionFailed:
             # rows generated so far hold in the full LP too; the time limit covers both
             spent_s = dec.solve_s if dec is not None else 0.0
-            if options.time_limit_s is not None:
-                options = replace(options, time_limit_s=max(options.time_limit_s - spent_s, 0.0))
+            options = options.after(spent_s)
     h = to_highs(lp, options)
     try:
         sol = solve_staged(h, lp, grants, options)

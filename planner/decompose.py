@@ -57,6 +57,8 @@ DUALITY_TOLERANCE = 1e-7
 objective: beyond it the full LP is solved instead."""
 MIN_RADIUS = 1e-9
 """Trust-region half-width (share of each grant's range) below which the decomposition gives up."""
+FIRST_POINT_TRIES = 20
+"""Grant points tried, each cut off by a feasibility cut, before the first point is given up."""
 START_RADIUS = 0.25
 """First trust-region half-width, as a share of each grant's range (measured on the Norway
 year: 0.25 reaches the optimum in about 23 points from the requests)."""
@@ -265,8 +267,9 @@ class GrantDecomposition:
         low, up = lp.col_lower[self.grants], lp.col_upper[self.grants]
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
+        # without cuts θ is held at 0: the master then finds grants that meet the rest
         h.addVars(n + 1, np.r_[np.maximum(low, center - radius * (up - low)), -INF],
-                  np.r_[np.minimum(up, center + radius * (up - low)), INF])
+                  np.r_[np.minimum(up, center + radius * (up - low)), INF if self.points else 0.0])
         h.changeColCost(n, 1.0)
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         every = np.arange(n + 1, dtype=np.int32)
@@ -301,7 +304,8 @@ class GrantDecomposition:
         """The first point: the best grants so far (of an earlier solve, moved into the
         present bounds), else the requests, else the existing MW, the first that meets the
         master rows and leaves the subproblem a solution (with unserved energy allowed,
-        existing MW always does: models/formulation.md §8)."""
+        existing MW always does: models/formulation.md §8); else grants that meet the
+        feasibility cuts those tries gave (tier holds), until one has a solution."""
         low, up = self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]
         earlier = [] if self.best is None else [np.clip(self.best.grants, low, up)]
         for grants in [*earlier, up, low]:
@@ -310,6 +314,14 @@ class GrantDecomposition:
                     return self.evaluate(grants)
                 except DecompositionFailed:
                     continue
+        for _ in range(FIRST_POINT_TRIES):  # grants that meet every feasibility cut so far
+            cuts = len(self.feasibility)
+            grants = self._master(low, 1.0)[1]
+            try:
+                return self.evaluate(grants)
+            except DecompositionFailed:
+                if len(self.feasibility) == cuts:
+                    break
         raise DecompositionFailed
 
     def probe(self) -> np.ndarray:

@@ -347,9 +347,13 @@ class Session:
             except DecompositionFailed:
                 if not fallback:
                     raise
-                self.highs, self.dec, self.solved = to_highs(self.dec.lp, self.options), None, True
+                # the full LP, as edited so far, within what is left of this solve's limit
+                spent = self.options.after(self.dec.solve_s)
+                self.highs, self.dec, self.solved = to_highs(self.dec.lp, spent), None, True
         if self.dec is None:
             sol = self._run_full()
+            for name, value in self.options.highs_options().items():  # the limit for later solves
+                self.highs.setOptionValue(name, value)
         self.last_x = sol.x
         return sol
 
@@ -359,6 +363,7 @@ class Session:
         the best grants so far: one warm solve, no master (DecompositionFailed if none)."""
         if self.dec is None:
             return self._run().x
+        self.dec.solve_s = 0.0  # the time limit holds for each probe
         x = self.dec.probe()
         while (block := storage_level_rows(self.index, self.lp.col_slices, x,
                                            self.refined)) is not None:
@@ -372,9 +377,10 @@ class Session:
         if not self.warm:
             dec.reset()
         dec.solve_s = 0.0  # the time limit holds for each solve
-        sol = dec.solve()
-        return add_violated_rows(self.lp, self.index, sol, self.refined, dec.append,
-                                 lambda _: dec.solve())
+        sol = add_violated_rows(self.lp, self.index, dec.solve(), self.refined, dec.append,
+                                lambda _: dec.solve())
+        sol.lp = self.lp  # the model's bounds, not the policy's edits, label binding limits
+        return sol
 
     def _run_full(self) -> Solution:
         if not self.warm:

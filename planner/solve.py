@@ -57,6 +57,12 @@ class SolverOptions:
         if self.method not in ("auto", "direct", "grants"):
             raise ValueError(f"method must be auto, direct or grants, not {self.method!r}")
 
+    def after(self, spent_s: float) -> SolverOptions:
+        """These options with the time limit reduced by the seconds already spent."""
+        if self.time_limit_s is None:
+            return self
+        return replace(self, time_limit_s=max(self.time_limit_s - spent_s, 0.0))
+
     def highs_options(self) -> dict[str, object]:
         """The HiGHS options these settings amount to."""
         opts: dict[str, object] = {"solver": self.solver}

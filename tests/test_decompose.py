@@ -212,3 +212,15 @@ def test_tiers_on_the_decomposition_equal_the_full_lp(spec):
         expected = Session(inst, DIRECT).solve(tiers).result
         assert_same_optimum(expected, Session(inst, GRANTS).solve(tiers).result,
                             rel=tiers.tier_tolerance)
+
+
+def test_cold_tiered_policy_finds_its_first_point_from_feasibility_cuts():
+    """A cold session (no earlier grants) under first come, first served: neither the requests
+    nor the existing MW meet the holds of the later tiers, so the first point of those stages
+    comes from the feasibility cuts; the answer is the full LP's, still decomposed."""
+    from test_policies import NORWAY
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    queue = load_policies(planner.load_instance(NORWAY))["first_come_first_served"]
+    got = Session(inst, GRANTS, warm=False).solve(queue).result
+    assert "grant decomposition" in got.summary["solver"]["name"]
+    assert_same_optimum(Session(inst, DIRECT, warm=False).solve(queue).result, got)
