@@ -338,7 +338,9 @@ class GrantDecomposition:
         return self.evaluate(grants).x
 
     def solve(self) -> Solution:
-        """Points until the master predicts no gain beyond GAP_TOLERANCE (module docstring).
+        """Points until the master predicts no gain beyond GAP_TOLERANCE (module docstring)
+        and the combined duals prove it (else the box, not the cuts, held the master: it
+        widens).
         A point whose subproblem has no solution gives a feasibility cut (from HiGHS's dual
         ray) or, failing that, is a rejected step; below MIN_RADIUS the decomposition gives up
         (DecompositionFailed). The points kept
@@ -351,7 +353,15 @@ class GrantDecomposition:
         while True:
             bound, grants, multipliers, master_duals = self._master(best.grants, radius)
             if bound - best.value <= GAP_TOLERANCE * max(1.0, abs(best.value)):
-                break
+                try:
+                    sol = self._solution(best, bound, multipliers, master_duals,
+                                         time.perf_counter() - wall)
+                    break
+                except DecompositionFailed:  # the box, not the cuts, may have held the master
+                    if radius >= 1.0:
+                        raise
+                    radius = min(1.0, 4 * radius)
+                    continue
             cuts = len(self.feasibility)
             try:
                 point = self.evaluate(grants)
@@ -372,7 +382,6 @@ class GrantDecomposition:
                 if radius < MIN_RADIUS:
                     raise DecompositionFailed
         self.best = best
-        sol = self._solution(best, bound, multipliers, master_duals, time.perf_counter() - wall)
         sol.iterations = {"simplex": self.iterations - iterations,
                           "grant_points": len(self.points) - points}
         return sol
