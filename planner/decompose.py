@@ -340,12 +340,11 @@ class GrantDecomposition:
     def solve(self) -> Solution:
         """Points until the master predicts no gain beyond GAP_TOLERANCE (module docstring)
         and the combined duals prove it (else the box, not the cuts, held the master: it
-        widens).
-        A point whose subproblem has no solution gives a feasibility cut (from HiGHS's dual
-        ray) or, failing that, is a rejected step; below MIN_RADIUS the decomposition gives up
-        (DecompositionFailed). The points kept
-        since the last edit that could loosen the LP (``forget``) stay cuts, so a call after
-        rows were added resumes from the best point."""
+        widens). A point whose subproblem has no solution gives a feasibility cut (from
+        HiGHS's dual ray) or, failing that, is a rejected step; below MIN_RADIUS the
+        decomposition gives up (DecompositionFailed). The points kept since the last edit
+        that could loosen the LP (``forget``) stay cuts, so a call after rows were added
+        resumes from the best point."""
         wall, iterations, points = time.perf_counter(), self.iterations, len(self.points)
         best = self._first_point()
         self.points.append(best)
