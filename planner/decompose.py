@@ -474,12 +474,7 @@ class GrantDecomposition:
         first = len(self.lp.row_lower)
         new = np.arange(first, first + sub.shape[0])
         on_others = np.diff(sub.indptr) > 0
-        if family is None:
-            self.lp.matrix = sparse.vstack([self.lp.matrix, csr]).tocsc()
-            self.lp.row_lower = np.r_[self.lp.row_lower, block.lower]
-            self.lp.row_upper = np.r_[self.lp.row_upper, block.upper]
-        else:
-            extend_lp(self.lp, family, block)
+        extend_lp(self.lp, family, block)
         kept = sub[on_others]
         self.highs.addRows(kept.shape[0], block.lower[on_others], block.upper[on_others],
                            kept.nnz, kept.indptr.astype(np.int32),

@@ -341,20 +341,26 @@ class Session:
         """The optimum of the LP as edited, with the hourly reservoir rows it needs. A
         decomposition that cannot prove one raises DecompositionFailed (``fallback=False``)
         or hands the LP to a full-LP HiGHS instance, which the session keeps from then on."""
-        if self.dec is not None:
+        if self.dec is None:
+            sol = self._run_full()
+        else:
             try:
                 sol = self._run_decomposed()
             except DecompositionFailed:
                 if not fallback:
                     raise
-                # the full LP, as edited so far, within what is left of this solve's limit
-                spent = self.options.after(self.dec.solve_s)
-                self.highs, self.dec, self.solved = to_highs(self.dec.lp, spent), None, True
-        if self.dec is None:
-            sol = self._run_full()
-            for name, value in self.options.highs_options().items():  # the limit for later solves
-                self.highs.setOptionValue(name, value)
+                sol = self._leave_decomposition()
         self.last_x = sol.x
+        return sol
+
+    def _leave_decomposition(self) -> Solution:
+        """Solve the LP as edited so far in a full-LP HiGHS instance, within what is left of
+        this solve's time limit; later solves use it with the full limit."""
+        self.highs = to_highs(self.dec.lp, self.options.after(self.dec.solve_s))
+        self.dec, self.solved = None, True
+        sol = self._run_full()
+        for name, value in self.options.highs_options().items():
+            self.highs.setOptionValue(name, value)
         return sol
 
     def _any_solution(self) -> np.ndarray:

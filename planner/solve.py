@@ -251,13 +251,15 @@ def add_rows(h: highspy.Highs, lp: CompiledLP, family: str, block: RowBlock) -> 
     extend_lp(lp, family, block)
 
 
-def extend_lp(lp: CompiledLP, family: str, block: RowBlock) -> None:
+def extend_lp(lp: CompiledLP, family: str | None, block: RowBlock) -> None:
     """Append rows of one family to the compiled LP, so that MPS export, names and duals
-    include them."""
+    include them; without a family, rows the model does not name (a session's own)."""
     start = len(lp.row_lower)
     lp.matrix = sparse.vstack([lp.matrix, block.matrix.tocsr()]).tocsc()
     lp.row_lower = np.concatenate([lp.row_lower, block.lower])
     lp.row_upper = np.concatenate([lp.row_upper, block.upper])
+    if family is None:
+        return
     lp.added_row_names.extend(block.names)
     previous = lp.row_slices.get(family, slice(start, start))
     if previous.stop != start:
