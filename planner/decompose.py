@@ -227,34 +227,56 @@ class GrantDecomposition:
 
     def _add_feasibility_cut(self, grants, row_low, row_up, col_low, col_up) -> None:
         """After a subproblem without a solution: the cut slope·g ≤ limit from HiGHS's dual
-        ray, kept if it cuts off ``grants``. For any row multipliers y and z = −Aᵀy, every
-        feasible (g, x) has 0 = y·Ax + z·x ≤ Σ_i max(y_i l_i, y_i u_i) − (A_gᵀy)·g +
-        Σ_{j not a free grant} max(z_j lb_j, z_j ub_j), so the cut is valid whatever y is;
-        the ray (with its column part moved to the bound rows as the duals are) makes it
-        cut off the point. Both signs are tried, as the ray's convention is HiGHS's."""
+        ray, kept if it cuts off ``grants``. The cut is valid whatever the multipliers are
+        (``_cut``); the ray (with its column part moved to the bound rows as the duals are)
+        makes it cut off the point. Both signs are tried, as the ray's convention is HiGHS's."""
         lp = self.lp
         _, has_ray, ray = self.highs.getDualRay()
         if not has_ray or not np.any(ray):
             return
         ray = np.asarray(ray) / np.max(np.abs(ray))
         ray[np.abs(ray) < RAY_ZERO] = 0.0
-        others = np.r_[self.others, self.fixed_grants]
         for sign in (1.0, -1.0):
             y = np.zeros(len(lp.row_lower))
             y[self.sub_rows] = sign * ray
             y += self._bound_row_multipliers(-(lp.matrix.T @ y)[self.others], row_low, row_up,
                                              col_low, col_up)
-            z = -(lp.matrix.T @ y)
-            z[np.abs(z) < RAY_ZERO] = 0.0  # rounding left by moving multipliers to rows
-            slope = -z[self.grants]
-            limit = _pairing(y, lp.row_lower, lp.row_upper) + \
-                _pairing(z[others], lp.col_lower[others], lp.col_upper[others])
-            # points with a solution meet every valid cut: one they miss is rounding (RAY_ZERO)
-            limit = max([limit, *(slope @ p.grants for p in self.points)])
-            excess = slope @ grants - limit
-            if np.isfinite(limit) and excess > 1e-9 * (1.0 + abs(limit) + np.abs(slope) @ np.abs(grants)):
-                self.feasibility.append(FeasibilityCut(slope, limit, y))
+            cut = self._cut(y, RAY_ZERO, self.points)
+            if cut.slope @ grants - cut.limit > 1e-9 * (1.0 + abs(cut.limit)
+                                                       + np.abs(cut.slope) @ np.abs(grants)):
+                self.feasibility.append(cut)
                 return
+
+    def _cut(self, y: np.ndarray, zero: float, solved: list[Point]) -> FeasibilityCut:
+        """The feasibility cut row multipliers y prove: with z = −Aᵀy, every feasible (g, x)
+        has 0 = y·Ax + z·x ≤ Σ_i max(y_i l_i, y_i u_i) − (A_gᵀy)·g + Σ_{j not a free grant}
+        max(z_j lb_j, z_j ub_j), whatever y is. Entries of z below ``zero`` are rounding
+        (of moving multipliers to rows, or of the duals) and count as 0; the limit is raised
+        to meet the points ``solved`` (which meet every valid cut: one they miss is that
+        rounding)."""
+        lp = self.lp
+        others = np.r_[self.others, self.fixed_grants]
+        z = -(lp.matrix.T @ y)
+        z[np.abs(z) < zero] = 0.0
+        slope = -z[self.grants]
+        limit = _pairing(y, lp.row_lower, lp.row_upper) + \
+            _pairing(z[others], lp.col_lower[others], lp.col_upper[others])
+        return FeasibilityCut(slope, max([limit, *(slope @ p.grants for p in solved)]), y)
+
+    def hold_objective(self, rows: np.ndarray) -> None:
+        """Rows just added that hold the present objective: their coefficient rows sum to the
+        present costs (a tier's hold row, with those of the earlier tiers held by rows) and
+        later solves keep their lower bounds L. Every later solution then has
+        c·x ≥ Σ L, while each point k's cut gives c·x ≤ V_k − offset + d_k·(g − g_k): so the
+        points become feasibility cuts on the grants, proved by y_k − Σ_{rows} e_i (``_cut``),
+        and the master knows from the start which grants would lose the held value. Of the
+        points, only the best meets the holds (it is the solution they hold)."""
+        for p in self.points:
+            y = p.y.copy()
+            y[rows] -= 1.0
+            cut = self._cut(y, DUAL_ZERO, [self.best] if self.best else [])
+            if np.isfinite(cut.limit):
+                self.feasibility.append(cut)
 
     # -- the master -------------------------------------------------------------------------
 
@@ -326,7 +348,7 @@ class GrantDecomposition:
 
     def probe(self) -> np.ndarray:
         """The subproblem's solution (all columns) at the best grants so far, moved into the
-        present bounds: with zero costs, as in a session's probe, it is optimal. Raises
+        present bounds: a solution of the LP (a session's probe needs no more). Raises
         DecompositionFailed if there is no solution there (no best grants yet, or they miss
         the master rows or leave the subproblem without one)."""
         if self.best is None:
@@ -441,18 +463,33 @@ class GrantDecomposition:
         self.forget(costs_only=True)
 
     def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
-        """New bounds on columns (a free grant's are the master's box); the cuts are dropped.
-        Grants fixed when the decomposition was made must stay fixed."""
+        """New bounds on columns (a free grant's are the master's box); the cuts are dropped
+        unless the bounds only tighten. Grants fixed when the decomposition was made must
+        stay fixed."""
+        looser = _looser(self.lp.col_lower[cols], self.lp.col_upper[cols], lower, upper)
         self.lp.col_lower[cols], self.lp.col_upper[cols] = lower, upper
         fixed = self.fixed_grants
         if np.any(self.lp.col_lower[fixed] != self.lp.col_upper[fixed]):
             raise ValueError("a grant fixed when the decomposition was made cannot be freed")
-        self.forget()
+        if looser:
+            self.forget()
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
-        """New bounds on rows (read at every point); the cuts are dropped."""
+        """New bounds on rows (read at every point); the cuts are dropped unless the bounds
+        only tighten."""
+        looser = _looser(self.lp.row_lower[rows], self.lp.row_upper[rows], lower, upper)
         self.lp.row_lower[rows], self.lp.row_upper[rows] = lower, upper
-        self.forget()
+        if looser:
+            self.forget()
+
+    def restore_feasibility(self, cuts: list[FeasibilityCut]) -> None:
+        """Feasibility cuts made before edits that have since been undone (a probe's fixes):
+        they hold again, as the LP is what they were made for, or tighter (rows appended
+        since get multiplier 0)."""
+        rows = len(self.lp.row_lower)
+        for f in cuts:
+            f.y = np.r_[f.y, np.zeros(rows - len(f.y))]
+        self.feasibility = list(cuts)
 
     def add_row(self, lower: float, upper: float, cols: np.ndarray, coefs: np.ndarray) -> int:
         """Append lower ≤ coefs·x[cols] ≤ upper (a policy's limit or a tier's hold) and return
@@ -497,6 +534,12 @@ def dual_bound(lp: CompiledLP, row_dual: np.ndarray, col_dual: np.ndarray) -> fl
         return np.where(np.abs(dual) > DUAL_ZERO, dual, 0.0)
     return (_pairing(small_to_zero(row_dual), lp.row_lower, lp.row_upper)
             + _pairing(small_to_zero(col_dual), lp.col_lower, lp.col_upper) + lp.offset)
+
+
+def _looser(lower: np.ndarray, upper: np.ndarray, new_lower: np.ndarray, new_upper: np.ndarray
+            ) -> bool:
+    """Some new bound lets in values the old ones did not: cuts made before may not hold."""
+    return bool(np.any(new_lower < lower) or np.any(new_upper > upper))
 
 
 def _pairing(mult: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:

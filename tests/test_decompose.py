@@ -22,7 +22,7 @@ from test_properties import SETTINGS, instances, instances_with_small_reservoirs
 
 import planner
 from planner.api import grant_columns
-from planner.decompose import GrantDecomposition, dual_bound
+from planner.decompose import DecompositionFailed, GrantDecomposition, dual_bound
 from planner.model import build_model
 from planner.policies import PolicySpec, apply_policy, load_policies
 from planner.report.tables import ResultData, write_tables
@@ -197,6 +197,46 @@ def test_session_on_the_decomposition_equals_the_full_lp(name, tmp_path):
         assert_same_optimum(expected, got)
         write_tables(ResultData.of(got), tmp_path / str(k))
         inv.check_all(apply_policy(inst, p), read_tables(tmp_path / str(k)))
+
+
+def test_a_hold_on_the_objective_turns_the_points_into_valid_cuts():
+    """After a solve, a row c·x ≥ L on the objective itself (a tier's hold, here 1 % below the
+    optimum): each point k's cut V ≤ V_k + d_k·(g − g_k) becomes the feasibility cut
+    −d_k·g ≤ V_k − offset − d_k·g_k − L (its limit is exactly that, computed from the
+    multipliers y_k − e_hold), and every grant point whose subproblem still has a solution
+    meets every such cut, while the point the master is then sent to has one."""
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    m, _ = build_model(inst)
+    lp = compile_lp(m)
+    dec = GrantDecomposition(lp, grant_columns(m, lp), GRANTS)
+    best = dec.solve()
+    points = list(dec.points)
+    cols = np.flatnonzero(lp.cost)
+    least = best.objective - lp.offset - 0.01 * abs(best.objective)
+    row = dec.add_row(least, np.inf, cols, lp.cost[cols])
+    dec.hold_objective(np.array([row]))
+    cuts = dec.feasibility
+    assert len(cuts) == len(points) > 1
+    for p, cut in zip(points, cuts, strict=True):
+        np.testing.assert_allclose(cut.slope, -p.slope)
+        expected = p.value - lp.offset - p.slope @ p.grants - least
+        assert cut.limit == pytest.approx(max(expected, cut.slope @ dec.best.grants),
+                                          rel=1e-7, abs=1e-6 * abs(least))
+    low, up = lp.col_lower[dec.grants], lp.col_upper[dec.grants]
+    rng = np.random.default_rng(7)
+    solved = 0
+    for _ in range(40):
+        grants = np.clip(dec.best.grants + 0.05 * rng.standard_normal(low.size) * (up - low),
+                         low, up)
+        try:
+            dec.evaluate(grants)
+        except DecompositionFailed:
+            continue
+        solved += 1
+        for cut in cuts:
+            assert cut.slope @ grants <= cut.limit + 1e-7 * (1 + abs(cut.limit))
+    assert 0 < solved < 40
+    assert dec.solve().objective == pytest.approx(best.objective, rel=1e-9)
 
 
 @SETTINGS
