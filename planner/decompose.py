@@ -137,6 +137,8 @@ class GrantDecomposition:
         self.points: list[Point] = []
         self.feasibility: list[FeasibilityCut] = []
         self.best: Point | None = None
+        self.start: np.ndarray | None = None
+        """Grants to try first while there are no best grants (an earlier model's optimum)."""
         self.solve_s = 0.0
         self.iterations = 0
 
@@ -323,13 +325,15 @@ class GrantDecomposition:
                     and np.all(value <= lp.row_upper[rows] + slack))
 
     def _first_point(self) -> Point:
-        """The first point: the best grants so far (of an earlier solve, moved into the
-        present bounds), else the requests, else the existing MW, the first that meets the
+        """The first point: the best grants so far (of an earlier solve, or ``start``, moved
+        into the present bounds), else the requests, else the existing MW, the first that meets the
         master rows and leaves the subproblem a solution (with unserved energy allowed,
         existing MW always does: models/formulation.md §8); else grants that meet the
         feasibility cuts those tries gave (tier holds), until one has a solution."""
         low, up = self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]
-        earlier = [] if self.best is None else [np.clip(self.best.grants, low, up)]
+        earlier = [np.clip(g, low, up) for g in
+                   ([self.best.grants] if self.best else [self.start] if self.start is not None
+                    else [])]
         for grants in [*earlier, up, low]:
             if self._meets_master_rows(grants):
                 try:
@@ -362,15 +366,16 @@ class GrantDecomposition:
     def solve(self) -> Solution:
         """Points until the master predicts no gain beyond GAP_TOLERANCE (module docstring)
         and the combined duals prove it (else the box, not the cuts, held the master: it
-        widens). A point whose subproblem has no solution gives a feasibility cut (from
+        widens, unless the last widening brought no new point or cut, when the decomposition
+        gives up). A point whose subproblem has no solution gives a feasibility cut (from
         HiGHS's dual ray) or, failing that, is a rejected step; below MIN_RADIUS the
-        decomposition gives up (DecompositionFailed). The points kept since the last edit
+        decomposition gives up too (DecompositionFailed). The points kept since the last edit
         that could loosen the LP (``forget``) stay cuts, so a call after rows were added
         resumes from the best point."""
         wall, iterations, points = time.perf_counter(), self.iterations, len(self.points)
         best = self._first_point()
         self.points.append(best)
-        radius = START_RADIUS
+        radius, unproved = START_RADIUS, None
         while True:
             bound, grants, multipliers, master_duals = self._master(best.grants, radius)
             if bound - best.value <= GAP_TOLERANCE * max(1.0, abs(best.value)):
@@ -379,9 +384,10 @@ class GrantDecomposition:
                                          time.perf_counter() - wall)
                     break
                 except DecompositionFailed:  # the box, not the cuts, may have held the master
-                    if radius >= 1.0:
+                    learnt = (len(self.points), len(self.feasibility))
+                    if radius >= 1.0 or learnt == unproved:  # widening taught nothing
                         raise
-                    radius = min(1.0, 4 * radius)
+                    radius, unproved = min(1.0, 4 * radius), learnt
                     continue
             cuts = len(self.feasibility)
             try:
@@ -452,7 +458,7 @@ class GrantDecomposition:
     def reset(self) -> None:
         """Forget everything learnt: the next solve starts cold, as a new decomposition."""
         self.forget()
-        self.best = None
+        self.best, self.start = None, None
         self.highs.clearSolver()
 
     def set_costs(self, cost: np.ndarray) -> None:

@@ -117,10 +117,13 @@ class Session:
         self.builds = 0
         self._build(inst)
 
-    def _build(self, inst: Instance) -> None:
+    def _build(self, inst: Instance, granted_mw: dict[str, float] | None = None) -> None:
+        """Build and compile the LP; ``granted_mw`` (by applicant, an earlier model's optimum)
+        is the decomposition's first point."""
         start = time.perf_counter()
         self.model, self.index = build_model(inst)
         self.lp = compile_lp(self.model)
+        sl = self.lp.col_slices
         self.dec: GrantDecomposition | None = None
         """The decomposition holding the LP; None: the full LP in ``self.highs``."""
         self.highs: highspy.Highs | None = None
@@ -132,6 +135,10 @@ class Session:
                 self.dec = None
         if self.dec is None:
             self.highs = to_highs(self.lp, self.options)
+        elif granted_mw:
+            names = dict(zip(range(sl["granted_mw"].start, sl["granted_mw"].stop),
+                             self.index.applicants, strict=True))
+            self.dec.start = np.array([granted_mw[names[c]] for c in self.dec.grants.tolist()])
         self.structure = structure_key(inst)
         self.built_weights = {a.name: a.weight_nok_per_mwh for a in inst.applicants}
         self.policy_rows: list[int] = []
@@ -155,7 +162,6 @@ class Session:
         self.build_s = time.perf_counter() - start
         """Build and compile time (s), reported with the next solve."""
         H = inst.hours
-        sl = self.lp.col_slices
         self._cols: dict[str, dict[str, np.ndarray]] = {}
         for family, names in (("served_mw", self.index.flexible),
                               ("unserved_mw", self.index.with_unserved),
@@ -175,6 +181,12 @@ class Session:
                 row += count
 
     # -- columns and coefficients -------------------------------------------------------
+
+    def _granted_mw(self) -> dict[str, float] | None:
+        """Each applicant's grant (MW) in the last solution, if there is one."""
+        if self.last_x is None:
+            return None
+        return {a: float(self.last_x[cols["granted_mw"][0]]) for a, cols in self._cols.items()}
 
     def applicant_columns(self, a: str) -> np.ndarray:
         """Every column of an applicant: grant, served, unserved and own supply."""
@@ -421,7 +433,7 @@ class Session:
         inst = apply_policy(self.base, policy)
         rebuilt = structure_key(inst) != self.structure
         if rebuilt:
-            self._build(inst)
+            self._build(inst, self._granted_mw())
         self._undo_policy()
         cost = self.costs(inst)
         stages: list[Stage] = []

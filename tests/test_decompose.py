@@ -254,6 +254,24 @@ def test_tiers_on_the_decomposition_equal_the_full_lp(spec):
                             rel=tiers.tier_tolerance)
 
 
+def test_a_rebuilt_model_starts_from_the_last_grants():
+    """A policy that changes connection terms rebuilds the model; its decomposition's first
+    point is the previous optimum's grants (by applicant), and it still reaches the full LP's
+    optimum."""
+    from test_policies import TEACHING_POLICIES
+    terms = next(p for p in TEACHING_POLICIES if p and p.name == "terms")
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    session = Session(inst, GRANTS)
+    granted = session.solve().result.allocation.set_index("applicant")["granted_mw"]
+    run = session.solve(terms)
+    assert run.rebuilt
+    names = list(session.index.applicants)
+    first = session.lp.col_slices["granted_mw"].start
+    expected = [granted[names[c - first]] for c in session.dec.grants.tolist()]
+    np.testing.assert_allclose(session.dec.start, expected)
+    assert_same_optimum(Session(inst, DIRECT).solve(terms).result, run.result)
+
+
 def test_cold_tiered_policy_finds_its_first_point_from_feasibility_cuts():
     """A cold session (no earlier grants) under first come, first served: neither the requests
     nor the existing MW meet the holds of the later tiers, so the first point of those stages
