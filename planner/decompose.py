@@ -368,7 +368,8 @@ class GrantDecomposition:
         and the combined duals prove it (else the box, not the cuts, held the master: it
         widens, unless the last widening brought no new point or cut, when the decomposition
         gives up). A point whose subproblem has no solution gives a feasibility cut (from
-        HiGHS's dual ray) or, failing that, is a rejected step; below MIN_RADIUS the
+        HiGHS's dual ray) or, failing that, is a rejected step, where the solve also stops if
+        the duals prove the best point within DUALITY_TOLERANCE; below MIN_RADIUS the
         decomposition gives up too (DecompositionFailed). The points kept since the last edit
         that could loosen the LP (``forget``) stay cuts, so a call after rows were added
         resumes from the best point."""
@@ -396,6 +397,15 @@ class GrantDecomposition:
                 point = None
                 if len(self.feasibility) > cuts:  # the master now excludes this point
                     continue
+                # no cut separates it (it misses the LP by rounding, at the edge of the cuts,
+                # as where a tier's hold binds): stop if the duals already prove the best
+                if bound - best.value <= DUALITY_TOLERANCE * max(1.0, abs(best.value)):
+                    try:
+                        sol = self._solution(best, bound, multipliers, master_duals,
+                                             time.perf_counter() - wall)
+                        break
+                    except DecompositionFailed:
+                        pass
             if point is not None:
                 self.points.append(point)
             if point is not None and point.value >= best.value + 0.1 * (bound - best.value):
