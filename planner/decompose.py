@@ -62,10 +62,12 @@ FIRST_POINT_TRIES = 20
 START_RADIUS = 0.25
 """First trust-region half-width, as a share of each grant's range (measured on the Norway
 year: 0.25 reaches the optimum in about 23 points from the requests)."""
-WARM_RADIUS = 1 / 16
-"""First half-width from an earlier optimum's grants (a policy's stage, a rebuilt model): large
-steps from a point already near the optimum cost 30–60 s each on the Norway year; from the
-`market` optimum, `flexible_mining`'s first stage took 117 s with 1/16 against 230 s with 1/4."""
+START_RADIUS_REBUILT = 1 / 16
+"""First half-width from an earlier model's optimum (``start``: a policy with new connection
+terms): large steps from a point already near the optimum cost 30–60 s each on the Norway year;
+from the `market` optimum, `flexible_mining`'s first stage took 117 s with 1/16 against 230 s
+with 1/4. (From the same model's best grants, after new weights, 1/16 made `value_creation` and
+`market` about 4 × slower than 1/4.)"""
 
 DUAL_ZERO = 1e-9
 """Duals (NOK per unit) treated as 0 when the bound they prove is computed (``dual_bound``)."""
@@ -334,15 +336,15 @@ class GrantDecomposition:
         master rows and leaves the subproblem a solution (with unserved energy allowed,
         existing MW always does: models/formulation.md §8); else grants that meet the
         feasibility cuts those tries gave (tier holds), until one has a solution. With it, the
-        first trust-region half-width: WARM_RADIUS from earlier grants, else START_RADIUS."""
+        first trust-region half-width: START_RADIUS_REBUILT from ``start``, else START_RADIUS."""
         low, up = self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]
-        earlier = [np.clip(g, low, up) for g in
-                   ([self.best.grants] if self.best else [self.start] if self.start is not None
-                    else [])]
-        for k, grants in enumerate([*earlier, up, low]):
+        tries = [(self.best.grants, START_RADIUS)] if self.best else \
+            [(self.start, START_RADIUS_REBUILT)] if self.start is not None else []
+        for grants, radius in [*tries, (up, START_RADIUS), (low, START_RADIUS)]:
+            grants = np.clip(grants, low, up)
             if self._meets_master_rows(grants):
                 try:
-                    return self.evaluate(grants), WARM_RADIUS if k < len(earlier) else START_RADIUS
+                    return self.evaluate(grants), radius
                 except DecompositionFailed:
                     continue
         for _ in range(FIRST_POINT_TRIES):  # grants that meet every feasibility cut so far

@@ -349,19 +349,23 @@ class Session:
 
     # -- solving --------------------------------------------------------------------------
 
-    def _run(self, fallback: bool = True) -> Solution:
+    def _run(self) -> Solution:
         """The optimum of the LP as edited, with the hourly reservoir rows it needs. A
-        decomposition that cannot prove one raises DecompositionFailed (``fallback=False``)
-        or hands the LP to a full-LP HiGHS instance, which the session keeps from then on."""
+        decomposition that cannot prove one tries once more without its cuts, then hands the
+        LP to a full-LP HiGHS instance, which the session keeps from then on."""
         if self.dec is None:
             sol = self._run_full()
         else:
             try:
                 sol = self._run_decomposed()
             except DecompositionFailed:
-                if not fallback:
-                    raise
-                sol = self._leave_decomposition()
+                # the cuts' rounding may be what failed (feasibility cuts are not exact to the
+                # last NOK): once more from the best grants without them, before the full LP
+                self.dec.forget()
+                try:
+                    sol = self._run_decomposed()
+                except DecompositionFailed:
+                    sol = self._leave_decomposition()
         self.last_x = sol.x
         return sol
 
