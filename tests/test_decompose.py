@@ -272,6 +272,35 @@ def test_a_rebuilt_model_starts_from_the_last_grants():
     assert_same_optimum(Session(inst, DIRECT).solve(terms).result, run.result)
 
 
+def test_a_failed_stage_retries_without_cuts_before_the_full_lp(monkeypatch):
+    """A decomposition that cannot prove a stage is tried once more without its cuts (which
+    rounding may have made wrong) before the session moves to the full LP: one failure leaves
+    the policy on the decomposition, with the full LP's optimum; two move it to the full LP."""
+    from test_policies import NORWAY
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    market = load_policies(planner.load_instance(NORWAY))["market"]
+    expected = Session(inst, DIRECT).solve(market).result
+    solve = GrantDecomposition.solve
+    for failures in (1, 2):
+        calls = []
+
+        def failing(dec, calls=calls, failures=failures):
+            calls.append(len(dec.feasibility))
+            if len(calls) <= failures:
+                dec.feasibility.append(None)  # a cut the retry must not see
+                raise DecompositionFailed
+            return solve(dec)
+
+        session = Session(inst, GRANTS)
+        session.solve()
+        monkeypatch.setattr(GrantDecomposition, "solve", failing)
+        got = session.solve(market).result
+        monkeypatch.setattr(GrantDecomposition, "solve", solve)
+        assert ("grant decomposition" in got.summary["solver"]["name"]) == (failures == 1)
+        assert calls[1] == 0  # the retry starts without cuts
+        assert_same_optimum(expected, got)
+
+
 def test_cold_tiered_policy_finds_its_first_point_from_feasibility_cuts():
     """A cold session (no earlier grants) under first come, first served: neither the requests
     nor the existing MW meet the holds of the later tiers, so the first point of those stages
