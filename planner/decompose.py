@@ -258,12 +258,13 @@ class GrantDecomposition:
     def _cut(self, y: np.ndarray, zero: float, solved: list[Point]) -> FeasibilityCut:
         """The feasibility cut row multipliers y prove: with z = −Aᵀy, every feasible (g, x)
         has 0 = y·Ax + z·x ≤ Σ_i max(y_i l_i, y_i u_i) − (A_gᵀy)·g + Σ_{j not a free grant}
-        max(z_j lb_j, z_j ub_j), whatever y is. Entries of z below ``zero`` are rounding
+        max(z_j lb_j, z_j ub_j), whatever y is. Entries of y and z below ``zero`` are rounding
         (of moving multipliers to rows, or of the duals) and count as 0; the limit is raised
         to meet the points ``solved`` (which meet every valid cut: one they miss is that
         rounding)."""
         lp = self.lp
         others = np.r_[self.others, self.fixed_grants]
+        y = np.where(np.abs(y) > zero, y, 0.0)  # rounding that would pair with an infinite bound
         z = -(lp.matrix.T @ y)
         z[np.abs(z) < zero] = 0.0
         slope = -z[self.grants]
@@ -273,8 +274,10 @@ class GrantDecomposition:
 
     def hold_objective(self, rows: np.ndarray) -> None:
         """Rows just added that hold the present objective: their coefficient rows sum to the
-        present costs (a tier's hold row, with those of the earlier tiers held by rows) and
-        later solves keep their lower bounds L. Every later solution then has
+        present costs (a tier's hold row, with those of the earlier tiers held by rows; where
+        they do not, on columns of tiers held by fixed columns or by filled energy windows, or
+        shared by two tiers, the cuts are valid but weaker) and later solves keep their lower
+        bounds L. Every later solution then has
         c·x ≥ Σ L, while each point k's cut gives c·x ≤ V_k − offset + d_k·(g − g_k): so the
         points become feasibility cuts on the grants, proved by y_k − Σ_{rows} e_i (``_cut``),
         and the master knows from the start which grants would lose the held value. Of the
@@ -358,14 +361,14 @@ class GrantDecomposition:
         raise DecompositionFailed
 
     def probe(self) -> np.ndarray:
-        """The subproblem's solution (all columns) at the best grants so far, moved into the
-        present bounds: a solution of the LP (a session's probe needs no more). Raises
-        DecompositionFailed if there is no solution there (no best grants yet, or they miss
+        """The subproblem's solution (all columns) at the best grants so far (or ``start``),
+        moved into the present bounds: a solution of the LP (a session's probe needs no more).
+        Raises DecompositionFailed if there is no solution there (no grants yet, or they miss
         the master rows or leave the subproblem without one)."""
-        if self.best is None:
+        if self.best is None and self.start is None:
             raise DecompositionFailed
-        grants = np.clip(self.best.grants, self.lp.col_lower[self.grants],
-                         self.lp.col_upper[self.grants])
+        grants = np.clip(self.best.grants if self.best else self.start,
+                         self.lp.col_lower[self.grants], self.lp.col_upper[self.grants])
         if not self._meets_master_rows(grants):
             raise DecompositionFailed
         return self.evaluate(grants).x

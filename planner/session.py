@@ -356,6 +356,7 @@ class Session:
         if self.dec is None:
             sol = self._run_full()
         else:
+            self.dec.solve_s = 0.0  # the time limit holds for each solve, retry included
             try:
                 sol = self._run_decomposed()
             except DecompositionFailed:
@@ -398,7 +399,6 @@ class Session:
         dec = self.dec
         if not self.warm:
             dec.reset()
-        dec.solve_s = 0.0  # the time limit holds for each solve
         sol = add_violated_rows(self.lp, self.index, dec.solve(), self.refined, dec.append,
                                 lambda _: dec.solve())
         sol.lp = self.lp  # the model's bounds, not the policy's edits, label binding limits

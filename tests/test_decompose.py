@@ -256,8 +256,8 @@ def test_tiers_on_the_decomposition_equal_the_full_lp(spec):
 
 def test_a_rebuilt_model_starts_from_the_last_grants():
     """A policy that changes connection terms rebuilds the model; its decomposition's first
-    point is the previous optimum's grants (by applicant), and it still reaches the full LP's
-    optimum."""
+    point, and its first probe, are at the previous optimum's grants (by applicant), and it
+    still reaches the full LP's optimum."""
     from test_policies import TEACHING_POLICIES
     terms = next(p for p in TEACHING_POLICIES if p and p.name == "terms")
     inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
@@ -270,6 +270,11 @@ def test_a_rebuilt_model_starts_from_the_last_grants():
     expected = [granted[names[c - first]] for c in session.dec.grants.tolist()]
     np.testing.assert_allclose(session.dec.start, expected)
     assert_same_optimum(Session(inst, DIRECT).solve(terms).result, run.result)
+    # probes of the rebuilt model use those grants too: households get their whole demand there
+    tiered = PolicySpec.model_validate({"name": "t", "tiers": [["households"], ["*", "trade"]],
+                                        "classes": {"bitcoin_mining": {"firm_share": 0.5}}})
+    first = session.solve(tiered).stages[0]
+    assert session.builds == 3 and first.skipped and first.probed
 
 
 def test_a_failed_stage_retries_without_cuts_before_the_full_lp(monkeypatch):
