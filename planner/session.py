@@ -498,21 +498,22 @@ class Session:
         batch, misses = True, 0
         for k, tier in enumerate(tiers):
             cumulative[tier.cols] = True
+            stage_cost = np.where(cumulative, cost, 0.0)
             t0 = time.perf_counter()
             x = next((x for x in known if tier.reached_by(x) and all(h(x) for h in holds)), None)
             probed = x is None and tier.best < INF and misses < PROBE_MISSES
             if probed:
                 group = list(takewhile(lambda t: t.best < INF, tiers[k:] if batch else [tier]))
-                x = self._probe(group, np.where(cumulative, cost, 0.0))
+                x = self._probe(group, stage_cost)
                 if x is None and len(group) > 1:
                     batch = False
-                    x = self._probe([tier], np.where(cumulative, cost, 0.0))
+                    x = self._probe([tier], stage_cost)
                 misses = 0 if x is not None else misses + 1
             if x is not None:
                 stage = Stage(tier.label, float(cost[cumulative] @ x[cumulative]), tier.best,
                               time.perf_counter() - t0, 0, skipped=True, probed=probed)
             else:
-                self._set_costs(np.where(cumulative, cost, 0.0))
+                self._set_costs(stage_cost)
                 sol = self._run()
                 x = sol.x
                 stage = Stage(tier.label, sol.objective, float(cost[tier.cols] @ x[tier.cols]),
