@@ -277,11 +277,11 @@ class GrantDecomposition:
         present costs (a tier's hold row, with those of the earlier tiers held by rows; where
         they do not, on columns of tiers held by fixed columns or by filled energy windows, or
         shared by two tiers, the cuts are valid but weaker) and later solves keep their lower
-        bounds L. Every later solution then has
-        c·x ≥ Σ L, while each point k's cut gives c·x ≤ V_k − offset + d_k·(g − g_k): so the
-        points become feasibility cuts on the grants, proved by y_k − Σ_{rows} e_i (``_cut``),
-        and the master knows from the start which grants would lose the held value. Of the
-        points, only the best meets the holds (it is the solution they hold)."""
+        bounds L. Every later solution then has c·x ≥ Σ L, while each point k's cut gives
+        c·x ≤ V_k − offset + d_k·(g − g_k): so the points become feasibility cuts on the
+        grants, proved by y_k − Σ_{rows} e_i (``_cut``), and the master knows from the start
+        which grants would lose the held value. Of the points, only the best meets the holds
+        (it is the solution they hold)."""
         for p in self.points:
             y = p.y.copy()
             y[rows] -= 1.0
@@ -335,9 +335,9 @@ class GrantDecomposition:
 
     def _first_point(self) -> tuple[Point, float]:
         """The first point: the best grants so far (of an earlier solve, or ``start``, moved
-        into the present bounds), else the requests, else the existing MW, the first that meets the
-        master rows and leaves the subproblem a solution (with unserved energy allowed,
-        existing MW always does: models/formulation.md §8); else grants that meet the
+        into the present bounds), else the requests, else the existing MW, the first that
+        meets the master rows and leaves the subproblem a solution (with unserved energy
+        allowed, existing MW always does: models/formulation.md §8); else grants that meet the
         feasibility cuts those tries gave (tier holds), until one has a solution. With it, the
         first trust-region half-width: START_RADIUS_REBUILT from ``start``, else START_RADIUS."""
         low, up = self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]
