@@ -333,6 +333,18 @@ class GrantDecomposition:
         return bool(np.all(value >= lp.row_lower[rows] - slack)
                     and np.all(value <= lp.row_upper[rows] + slack))
 
+    def _earlier(self) -> list[tuple[np.ndarray, float]]:
+        """The grants from before this solve (the best so far, else ``start``) moved into the
+        present bounds, with the trust-region half-width to start from there; [] if none."""
+        if self.best:
+            grants, radius = self.best.grants, START_RADIUS
+        elif self.start is not None:
+            grants, radius = self.start, START_RADIUS_REBUILT
+        else:
+            return []
+        return [(np.clip(grants, self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]),
+                 radius)]
+
     def _first_point(self) -> tuple[Point, float]:
         """The first point: the best grants so far (of an earlier solve, or ``start``, moved
         into the present bounds), else the requests, else the existing MW, the first that
@@ -341,10 +353,7 @@ class GrantDecomposition:
         feasibility cuts those tries gave (tier holds), until one has a solution. With it, the
         first trust-region half-width: START_RADIUS_REBUILT from ``start``, else START_RADIUS."""
         low, up = self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]
-        tries = [(self.best.grants, START_RADIUS)] if self.best else \
-            [(self.start, START_RADIUS_REBUILT)] if self.start is not None else []
-        for grants, radius in [*tries, (up, START_RADIUS), (low, START_RADIUS)]:
-            grants = np.clip(grants, low, up)
+        for grants, radius in [*self._earlier(), (up, START_RADIUS), (low, START_RADIUS)]:
             if self._meets_master_rows(grants):
                 try:
                     return self.evaluate(grants), radius
@@ -365,11 +374,8 @@ class GrantDecomposition:
         moved into the present bounds: a solution of the LP (a session's probe needs no more).
         Raises DecompositionFailed if there is no solution there (no grants yet, or they miss
         the master rows or leave the subproblem without one)."""
-        if self.best is None and self.start is None:
-            raise DecompositionFailed
-        grants = np.clip(self.best.grants if self.best else self.start,
-                         self.lp.col_lower[self.grants], self.lp.col_upper[self.grants])
-        if not self._meets_master_rows(grants):
+        earlier = self._earlier()
+        if not earlier or not self._meets_master_rows(grants := earlier[0][0]):
             raise DecompositionFailed
         return self.evaluate(grants).x
 

@@ -381,9 +381,9 @@ class Session:
         return sol
 
     def _any_solution(self) -> np.ndarray:
-        """A solution of the LP as edited, with the hourly reservoir rows it needs (a probe:
-        with zero costs any solution is optimal). In the decomposition, the subproblem's at
-        the best grants so far: one warm solve, no master (DecompositionFailed if none)."""
+        """A solution of the LP as edited, with the hourly reservoir rows it needs (a probe
+        needs no more). In the decomposition, the subproblem's at the best grants so far: one
+        warm solve, no master (DecompositionFailed if none)."""
         if self.dec is None:
             return self._run().x
         self.dec.solve_s = 0.0  # the time limit holds for each probe
