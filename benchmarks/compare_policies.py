@@ -2,7 +2,7 @@
 
     python benchmarks/compare_policies.py INSTANCE [--policy-file FILE]
 
-Times, in one process after loading the instance:
+Times (wall and CPU), in one process after loading the instance:
 
 1. one solve: `planner.solve` of the base instance (build, compile, solve, results);
 2. compare: every policy in one session (`planner.compare.compare`, warm re-solves);
@@ -33,9 +33,10 @@ from planner.session import Session  # noqa: E402
 
 
 def timed(action):
-    start = time.perf_counter()
+    """(result, wall s, CPU s of every thread of this process)."""
+    start, cpu = time.perf_counter(), time.process_time()
     out = action()
-    return out, time.perf_counter() - start
+    return out, time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> None:
@@ -49,13 +50,13 @@ def main() -> None:
     inst = planner.load_instance(args.instance)
     policies = list(load_policies(inst, args.policy_file).values())
     start = time.perf_counter()
-    one, one_s = timed(lambda: planner.solve(inst))
+    one, one_s, one_cpu_s = timed(lambda: planner.solve(inst))
     print(f"one solve: {one_s:.1f} s", file=sys.stderr, flush=True)
-    comp, compare_s = timed(lambda: compare(
+    comp, compare_s, compare_cpu_s = timed(lambda: compare(
         inst, policies, policies[0].name,
         progress=lambda name: print(f"{time.perf_counter() - start:8.1f} s  {name}",
                                     file=sys.stderr, flush=True)))
-    cold, cold_s = timed(lambda: [] if args.no_cold else
+    cold, cold_s, _ = timed(lambda: [] if args.no_cold else
                          [Session(inst, warm=False).solve(p) for p in policies])
     warm_obj = {r.policy: r.result.summary["objective_nok"] for r in comp.runs}
     cold_obj = {r.policy: r.result.summary["objective_nok"] for r in cold}
@@ -70,6 +71,8 @@ def main() -> None:
         "compare_s": round(compare_s, 3),
         "cold_solves_s": None if args.no_cold else round(cold_s, 3),
         "compare_over_one_solve": round(compare_s / one_s, 2),
+        "one_solve_cpu_s": round(one_cpu_s, 1), "compare_cpu_s": round(compare_cpu_s, 1),
+        "compare_over_one_solve_cpu": round(compare_cpu_s / one_cpu_s, 2),
         "cold_over_compare": None if args.no_cold else round(cold_s / compare_s, 2),
         "seconds_by_policy": {r.policy: round(r.result.summary["timings_s"]["total_s"], 2)
                               for r in comp.runs},

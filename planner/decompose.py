@@ -31,7 +31,9 @@ bound their sign points to, relative to |V| (0 for an optimal dual).
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import highspy
@@ -68,6 +70,10 @@ terms): large steps from a point already near the optimum cost 30–60 s each on
 from the `market` optimum, `flexible_mining`'s first stage took 117 s with 1/16 against 230 s
 with 1/4. (From the same model's best grants, after new weights, 1/16 made `value_creation` and
 `market` about 4 × slower than 1/4.)"""
+
+POOL_SIZE = 4
+"""Cost vectors whose cuts are kept for a later solve with the same costs (``Pool``), most
+recently used first."""
 
 DUAL_ZERO = 1e-9
 """Duals (NOK per unit) treated as 0 when the bound they prove is computed (``dual_bound``)."""
@@ -109,6 +115,32 @@ class FeasibilityCut:
     y: np.ndarray
 
 
+@dataclass
+class Pool:
+    """The cuts (points) of a solve, kept for later solves with the same costs: a cut bounds V
+    of the LP it was made in and of every tighter LP (the same rows and more, no bound wider),
+    so ``fits`` compares the bounds then (``bounds``: column lower, upper, row lower, upper)."""
+
+    points: list[Point]
+    best: Point
+    cost: np.ndarray
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+    def fits(self, lp: CompiledLP) -> bool:
+        """``lp`` is at least as tight as the LP the cuts were made in."""
+        return self.fits_bounds((lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper))
+
+    def fits_bounds(self, bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> bool:
+        """An LP with these bounds (column lower, upper, row lower, upper; the same rows and
+        maybe more) is at least as tight as the LP the cuts were made in."""
+        col_low, col_up, row_low, row_up = self.bounds
+        lp_col_low, lp_col_up, lp_row_low, lp_row_up = bounds
+        rows = row_low.size
+        return lp_row_low.size >= rows and bool(
+            np.all(lp_col_low >= col_low) and np.all(lp_col_up <= col_up)
+            and np.all(lp_row_low[:rows] >= row_low) and np.all(lp_row_up[:rows] <= row_up))
+
+
 class GrantDecomposition:
     """The full LP split into a master over the free grant columns and a subproblem over the
     rest, held in one persistent HiGHS instance so that every point after the first is a warm
@@ -143,8 +175,14 @@ class GrantDecomposition:
         self.points: list[Point] = []
         self.feasibility: list[FeasibilityCut] = []
         self.best: Point | None = None
+        self.best_cost = lp.cost.copy()
+        """The costs the best point was found with."""
         self.start: np.ndarray | None = None
         """Grants to try first while there are no best grants (an earlier model's optimum)."""
+        self.pools: OrderedDict[bytes, Pool] = OrderedDict()
+        """Cuts of earlier solves by their costs (``_cost_key``), at most POOL_SIZE."""
+        self.pooled: Point | None = None
+        """The best point of the pool the present cuts came from (the first point to try)."""
         self.solve_s = 0.0
         self.iterations = 0
 
@@ -334,10 +372,14 @@ class GrantDecomposition:
                     and np.all(value <= lp.row_upper[rows] + slack))
 
     def _earlier(self) -> list[tuple[np.ndarray, float]]:
-        """The grants from before this solve (the best so far, else ``start``) moved into the
-        present bounds, with the trust-region half-width to start from there; [] if none."""
-        if self.best:
-            grants, radius = self.best.grants, START_RADIUS
+        """The grants from before this solve (the optimum of an earlier solve with these costs
+        whose cuts are back, else the best of the earlier solve with the nearest costs, else
+        ``start``) moved into the present bounds, with the trust-region half-width to start
+        from there; [] if none."""
+        if self.pooled:
+            grants, radius = self.pooled.grants, START_RADIUS
+        elif self.best:
+            grants, radius = self._nearest_best().grants, START_RADIUS
         elif self.start is not None:
             grants, radius = self.start, START_RADIUS_REBUILT
         else:
@@ -345,15 +387,25 @@ class GrantDecomposition:
         return [(np.clip(grants, self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]),
                  radius)]
 
+    def _nearest_best(self) -> Point:
+        """The best point of the last solve or of a kept pool, whichever solve's costs are
+        nearest the present ones (sum of absolute differences; the last solve's on a tie): a
+        tier that drops one class's value is nearer the status quo than another policy's
+        weights."""
+        solves = [(self.best_cost, self.best), *((p.cost, p.best) for p in self.pools.values())]
+        return min(solves, key=lambda s: float(np.abs(s[0] - self.lp.cost).sum()))[1]
+
     def _first_point(self) -> tuple[Point, float]:
         """The first point: the best grants so far (of an earlier solve, or ``start``, moved
-        into the present bounds), else the requests, else the existing MW, the first that
+        into the present bounds), else where cuts taken back from a pool put the optimum
+        (``_pool_optimum``), else the requests, else the existing MW, the first that
         meets the master rows and leaves the subproblem a solution (with unserved energy
         allowed, existing MW always does: models/formulation.md §8); else grants that meet the
         feasibility cuts those tries gave (tier holds), until one has a solution. With it, the
         first trust-region half-width: START_RADIUS_REBUILT from ``start``, else START_RADIUS."""
         low, up = self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]
-        for grants, radius in [*self._earlier(), (up, START_RADIUS), (low, START_RADIUS)]:
+        for grants, radius in [*self._earlier(), *self._pool_optimum(),
+                               (up, START_RADIUS), (low, START_RADIUS)]:
             if self._meets_master_rows(grants):
                 try:
                     return self.evaluate(grants), radius
@@ -369,6 +421,17 @@ class GrantDecomposition:
                     break
         raise DecompositionFailed
 
+    def _pool_optimum(self) -> list[tuple[np.ndarray, float]]:
+        """With cuts taken back from a pool: the grants where they (with the master rows and
+        feasibility cuts) put the optimum, as a first point where the pool's own optimum
+        misses a new master row (a reserve margin); [] without such cuts."""
+        if not (self.pooled and self.points):
+            return []
+        try:
+            return [(self._master(self.lp.col_lower[self.grants], 1.0)[1], START_RADIUS)]
+        except DecompositionFailed:
+            return []
+
     def probe(self) -> np.ndarray:
         """The subproblem's solution (all columns) at the best grants so far (or ``start``),
         moved into the present bounds: a solution of the LP (a session's probe needs no more).
@@ -379,7 +442,7 @@ class GrantDecomposition:
             raise DecompositionFailed
         return self.evaluate(grants).x
 
-    def solve(self) -> Solution:
+    def solve(self, keep: bool = True) -> Solution:
         """Points until the master predicts no gain beyond GAP_TOLERANCE (module docstring)
         and the combined duals prove it (else the box, not the cuts, held the master: it
         widens fourfold, or to the grants' own bounds if the last widening brought no new
@@ -388,7 +451,9 @@ class GrantDecomposition:
         rejected step, where the solve also stops if the duals prove the best point within
         DUALITY_TOLERANCE; below MIN_RADIUS the decomposition gives up too
         (DecompositionFailed). The points kept since the last edit that could loosen the LP
-        (``forget``) stay cuts, so a call after rows were added resumes from the best point."""
+        (``forget``) stay cuts, so a call after rows were added resumes from the best point.
+        ``keep``: keep them for later solves with the same costs (``_keep_pool``)."""
+        self._restore_pool()
         wall, iterations, points = time.perf_counter(), self.iterations, len(self.points)
         best, radius = self._first_point()
         self.points.append(best)
@@ -437,7 +502,9 @@ class GrantDecomposition:
                 radius /= 2
                 if radius < MIN_RADIUS:
                     raise DecompositionFailed
-        self.best = best
+        self.best, self.best_cost, self.pooled = best, self.lp.cost.copy(), None
+        if keep:
+            self._keep_pool()
         sol.iterations = {"simplex": self.iterations - iterations,
                           "grant_points": len(self.points) - points}
         return sol
@@ -474,24 +541,62 @@ class GrantDecomposition:
             quality={"relative_gap": (bound - best.value) / scale, "duality_gap": duality_gap,
                      "grant_dual_residual": float(residual) / scale})
 
+    # -- cuts kept for later solves with the same costs ----------------------------------------
+
+    def _cost_key(self) -> bytes:
+        return hashlib.sha1(self.lp.cost.tobytes() + np.float64(self.lp.offset).tobytes()).digest()
+
+    def _keep_pool(self) -> None:
+        """Keep this solve's cuts under its costs, unless the pool there holds cuts of an LP
+        that is not at least as tight as this one (they fit more later LPs, or others)."""
+        key, lp = self._cost_key(), self.lp
+        pool = Pool(list(self.points), self.best, lp.cost.copy(), (
+            lp.col_lower.copy(), lp.col_upper.copy(), lp.row_lower.copy(), lp.row_upper.copy()))
+        kept = self.pools.get(key)
+        if kept is None or pool.fits_bounds(kept.bounds):
+            self.pools[key] = pool
+        self.pools.move_to_end(key)
+        while len(self.pools) > POOL_SIZE:
+            self.pools.popitem(last=False)
+
+    def _restore_pool(self) -> None:
+        """With no cuts (after new costs or a looser LP), take back those of an earlier solve
+        with these costs if the LP is at least as tight as theirs (``Pool.fits``); each
+        point's duals get 0 for the rows added since."""
+        if self.points or (pool := self.pools.get(self._cost_key())) is None \
+                or not pool.fits(self.lp):
+            return
+        rows = len(self.lp.row_lower)
+        for p in pool.points:
+            p.y = np.r_[p.y, np.zeros(rows - len(p.y))]
+        self.points, self.pooled = list(pool.points), pool.best
+
     # -- edits between solves (rows added after a solve, a policy's changes) -------------------
 
-    def forget(self, costs_only: bool = False) -> None:
+    def forget(self, costs_only: bool = False, pools: bool = False) -> None:
         """Drop the cuts: after an edit that may loosen the LP or changes its costs they no
-        longer bound V (feasibility cuts hold until the LP loosens). The best grants stay as
-        the next solve's first point."""
+        longer bound V (feasibility cuts hold until the LP loosens); ``pools``: those kept
+        for later solves too (a solve that failed with them). The best grants stay as the
+        next solve's first point."""
         self.points = []
         if not costs_only:
             self.feasibility = []
+        if pools:
+            self.pools.clear()
+            self.pooled = None
 
     def reset(self) -> None:
         """Forget everything learnt: the next solve starts cold, as a new decomposition."""
         self.forget()
-        self.best, self.start = None, None
+        self.best, self.start, self.pooled = None, None, None
+        self.pools.clear()
         self.highs.clearSolver()
 
     def set_costs(self, cost: np.ndarray) -> None:
-        """New column costs (a policy's weights); the cuts are dropped."""
+        """New column costs (a policy's weights); the cuts are dropped unless the costs are
+        the same."""
+        if np.array_equal(cost, self.lp.cost):
+            return
         self.lp.cost = cost.copy()
         self.highs.changeColsCost(self.others.size, np.arange(self.others.size, dtype=np.int32),
                                   self.lp.cost[self.others])

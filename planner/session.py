@@ -349,22 +349,24 @@ class Session:
 
     # -- solving --------------------------------------------------------------------------
 
-    def _run(self) -> Solution:
+    def _run(self, keep: bool = True) -> Solution:
         """The optimum of the LP as edited, with the hourly reservoir rows it needs. A
         decomposition that cannot prove one tries once more without its cuts, then hands the
-        LP to a full-LP HiGHS instance, which the session keeps from then on."""
+        LP to a full-LP HiGHS instance, which the session keeps from then on. ``keep``: the
+        decomposition keeps the cuts for later solves with the same costs (not for a tier's
+        own stage costs, which seldom come back)."""
         if self.dec is None:
             sol = self._run_full()
         else:
             self.dec.solve_s = 0.0  # the time limit holds for each solve, retry included
             try:
-                sol = self._run_decomposed()
+                sol = self._run_decomposed(keep)
             except DecompositionFailed:
                 # the cuts' rounding may be what failed (feasibility cuts are not exact to the
                 # last NOK): once more from the best grants without them, before the full LP
-                self.dec.forget()
+                self.dec.forget(pools=True)
                 try:
-                    sol = self._run_decomposed()
+                    sol = self._run_decomposed(keep)
                 except DecompositionFailed:
                     sol = self._leave_decomposition()
         self.last_x = sol.x
@@ -395,12 +397,12 @@ class Session:
         self.last_x = x
         return x
 
-    def _run_decomposed(self) -> Solution:
+    def _run_decomposed(self, keep: bool) -> Solution:
         dec = self.dec
         if not self.warm:
             dec.reset()
-        sol = add_violated_rows(self.lp, self.index, dec.solve(), self.refined, dec.append,
-                                lambda _: dec.solve())
+        sol = add_violated_rows(self.lp, self.index, dec.solve(keep), self.refined, dec.append,
+                                lambda _: dec.solve(keep))
         sol.lp = self.lp  # the model's bounds, not the policy's edits, label binding limits
         return sol
 
@@ -514,7 +516,7 @@ class Session:
                               time.perf_counter() - t0, 0, skipped=True, probed=probed)
             else:
                 self._set_costs(stage_cost)
-                sol = self._run()
+                sol = self._run(keep=False)
                 x = sol.x
                 stage = Stage(tier.label, sol.objective, float(cost[tier.cols] @ x[tier.cols]),
                               time.perf_counter() - t0, _iterations(sol))

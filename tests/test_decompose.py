@@ -26,7 +26,7 @@ from planner.decompose import DecompositionFailed, GrantDecomposition, dual_boun
 from planner.model import build_model
 from planner.policies import PolicySpec, apply_policy, load_policies
 from planner.report.tables import ResultData, write_tables
-from planner.session import Session
+from planner.session import Session, firm_supply_mw
 from planner.solve import CompiledLP, SolverOptions, compile_lp, run_highs, to_highs
 from planner.verify import read_tables
 
@@ -289,12 +289,12 @@ def test_a_failed_stage_retries_without_cuts_before_the_full_lp(monkeypatch):
     for failures in (1, 2):
         calls = []
 
-        def failing(dec, calls=calls, failures=failures):
+        def failing(dec, keep=True, calls=calls, failures=failures):
             calls.append(len(dec.feasibility))
             if len(calls) <= failures:
                 dec.feasibility.append(None)  # a cut the retry must not see
                 raise DecompositionFailed
-            return solve(dec)
+            return solve(dec, keep)
 
         session = Session(inst, GRANTS)
         session.solve()
@@ -316,3 +316,51 @@ def test_cold_tiered_policy_finds_its_first_point_from_feasibility_cuts():
     got = Session(inst, GRANTS, warm=False).solve(queue).result
     assert "grant decomposition" in got.summary["solver"]["name"]
     assert_same_optimum(Session(inst, DIRECT, warm=False).solve(queue).result, got)
+
+
+def test_cuts_come_back_for_a_later_solve_with_the_same_costs():
+    """The cuts of a solve are kept under its costs: a later policy with the same costs on a
+    tighter LP takes them back, after one with other weights. An export cap that does not
+    bind is then proved at its first point; a reserve margin that binds (a master row the
+    last optimum misses) starts where the kept cuts put the optimum and still gets the full
+    LP's optimum, proved by the duals."""
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    session = Session(inst, GRANTS)
+    base = session.solve().result
+    assert base.summary["solver"]["iterations"]["grant_points"] > 1
+    from test_policies import TEACHING_POLICIES
+    session.solve(next(p for p in TEACHING_POLICIES if p and p.name == "weights"))
+    loose = PolicySpec.model_validate({"name": "loose", "export_cap_twh": 1e3})
+    got = session.solve(loose).result
+    assert got.summary["solver"]["iterations"]["grant_points"] == 1
+    assert_same_optimum(base, got)
+    capacity = firm_supply_mw(inst, None)
+    granted = base.allocation["granted_firm_mw"].sum()
+    existing = sum(a.existing_mw * a.firm_share for a in inst.applicants)
+    assert existing < granted
+    tight = PolicySpec.model_validate({"name": "tight", "reserve_margin": {
+        "margin": 0.5 * (capacity / granted + capacity / existing) - 1}})
+    got = session.solve(tight).result
+    assert got.allocation["granted_firm_mw"].sum() < granted
+    assert_same_optimum(Session(inst, DIRECT).solve(tight).result, got)
+
+
+def test_kept_cuts_fit_only_a_tighter_lp():
+    """Pool.fits: kept cuts bound V of an LP whose bounds are all within those they were made
+    with (rows added since count as tighter), never of one with a wider bound."""
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    m, _ = build_model(inst)
+    lp = compile_lp(m)
+    dec = GrantDecomposition(lp.copy(), grant_columns(m, lp), GRANTS)
+    dec.solve()
+    pool = dec.pools[dec._cost_key()]
+    assert pool.fits(dec.lp) and pool.points and pool.best is dec.best
+    col = int(np.flatnonzero(np.isfinite(dec.lp.col_upper))[0])
+    for wider, fits in ((1.0, False), (-1e-9, True)):
+        edited = dec.lp.copy()
+        edited.col_upper[col] += wider * max(1.0, abs(edited.col_upper[col]))
+        assert pool.fits(edited) is fits
+    dec.add_row(-np.inf, 1e12, dec.others[:1], np.ones(1))  # a row that cuts nothing
+    assert pool.fits(dec.lp)
+    dec.set_row_bounds(np.array([0]), np.array([-np.inf]), np.array([np.inf]))
+    assert not pool.fits(dec.lp)
