@@ -122,8 +122,6 @@ class Pool:
     so ``fits`` compares the bounds then (``bounds``: column lower, upper, row lower, upper)."""
 
     points: list[Point]
-    best: Point
-    cost: np.ndarray
     bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
     def fits(self, lp: CompiledLP) -> bool:
@@ -175,14 +173,10 @@ class GrantDecomposition:
         self.points: list[Point] = []
         self.feasibility: list[FeasibilityCut] = []
         self.best: Point | None = None
-        self.best_cost = lp.cost.copy()
-        """The costs the best point was found with."""
         self.start: np.ndarray | None = None
         """Grants to try first while there are no best grants (an earlier model's optimum)."""
         self.pools: OrderedDict[bytes, Pool] = OrderedDict()
         """Cuts of earlier solves by their costs (``_cost_key``), at most POOL_SIZE."""
-        self.pooled: Point | None = None
-        """The best point of the pool the present cuts came from (the first point to try)."""
         self.solve_s = 0.0
         self.iterations = 0
 
@@ -372,14 +366,10 @@ class GrantDecomposition:
                     and np.all(value <= lp.row_upper[rows] + slack))
 
     def _earlier(self) -> list[tuple[np.ndarray, float]]:
-        """The grants from before this solve (the optimum of an earlier solve with these costs
-        whose cuts are back, else the best of the earlier solve with the nearest costs, else
-        ``start``) moved into the present bounds, with the trust-region half-width to start
-        from there; [] if none."""
-        if self.pooled:
-            grants, radius = self.pooled.grants, START_RADIUS
-        elif self.best:
-            grants, radius = self._nearest_best().grants, START_RADIUS
+        """The grants from before this solve (the best so far, else ``start``) moved into the
+        present bounds, with the trust-region half-width to start from there; [] if none."""
+        if self.best:
+            grants, radius = self.best.grants, START_RADIUS
         elif self.start is not None:
             grants, radius = self.start, START_RADIUS_REBUILT
         else:
@@ -387,24 +377,16 @@ class GrantDecomposition:
         return [(np.clip(grants, self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]),
                  radius)]
 
-    def _nearest_best(self) -> Point:
-        """The best point of the last solve or of a kept pool, whichever solve's costs are
-        nearest the present ones (sum of absolute differences; the last solve's on a tie): a
-        tier that drops one class's value is nearer the status quo than another policy's
-        weights."""
-        solves = [(self.best_cost, self.best), *((p.cost, p.best) for p in self.pools.values())]
-        return min(solves, key=lambda s: float(np.abs(s[0] - self.lp.cost).sum()))[1]
-
     def _first_point(self) -> tuple[Point, float]:
         """The first point: the best grants so far (of an earlier solve, or ``start``, moved
-        into the present bounds), else where cuts taken back from a pool put the optimum
-        (``_pool_optimum``), else the requests, else the existing MW, the first that
+        into the present bounds: the subproblem's basis is there), else where the cuts so far
+        put the optimum (``_cut_optimum``), else the requests, else the existing MW, the first that
         meets the master rows and leaves the subproblem a solution (with unserved energy
         allowed, existing MW always does: models/formulation.md §8); else grants that meet the
         feasibility cuts those tries gave (tier holds), until one has a solution. With it, the
         first trust-region half-width: START_RADIUS_REBUILT from ``start``, else START_RADIUS."""
         low, up = self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]
-        for grants, radius in [*self._earlier(), *self._pool_optimum(),
+        for grants, radius in [*self._earlier(), *self._cut_optimum(),
                                (up, START_RADIUS), (low, START_RADIUS)]:
             if self._meets_master_rows(grants):
                 try:
@@ -421,11 +403,12 @@ class GrantDecomposition:
                     break
         raise DecompositionFailed
 
-    def _pool_optimum(self) -> list[tuple[np.ndarray, float]]:
-        """With cuts taken back from a pool: the grants where they (with the master rows and
-        feasibility cuts) put the optimum, as a first point where the pool's own optimum
-        misses a new master row (a reserve margin); [] without such cuts."""
-        if not (self.pooled and self.points):
+    def _cut_optimum(self) -> list[tuple[np.ndarray, float]]:
+        """With cuts from before (taken back from a pool, or kept after rows were added): the
+        grants where they, the master rows and the feasibility cuts put the optimum, as a
+        first point where the earlier grants miss a new master row (a reserve margin); []
+        without such cuts."""
+        if not self.points:
             return []
         try:
             return [(self._master(self.lp.col_lower[self.grants], 1.0)[1], START_RADIUS)]
@@ -502,7 +485,7 @@ class GrantDecomposition:
                 radius /= 2
                 if radius < MIN_RADIUS:
                     raise DecompositionFailed
-        self.best, self.best_cost, self.pooled = best, self.lp.cost.copy(), None
+        self.best = best
         if keep:
             self._keep_pool()
         sol.iterations = {"simplex": self.iterations - iterations,
@@ -550,7 +533,7 @@ class GrantDecomposition:
         """Keep this solve's cuts under its costs, unless the pool there holds cuts of an LP
         that is not at least as tight as this one (they fit more later LPs, or others)."""
         key, lp = self._cost_key(), self.lp
-        pool = Pool(list(self.points), self.best, lp.cost.copy(), (
+        pool = Pool(list(self.points), (
             lp.col_lower.copy(), lp.col_upper.copy(), lp.row_lower.copy(), lp.row_upper.copy()))
         kept = self.pools.get(key)
         if kept is None or pool.fits_bounds(kept.bounds):
@@ -569,7 +552,7 @@ class GrantDecomposition:
         rows = len(self.lp.row_lower)
         for p in pool.points:
             p.y = np.r_[p.y, np.zeros(rows - len(p.y))]
-        self.points, self.pooled = list(pool.points), pool.best
+        self.points = list(pool.points)
 
     # -- edits between solves (rows added after a solve, a policy's changes) -------------------
 
@@ -583,12 +566,11 @@ class GrantDecomposition:
             self.feasibility = []
         if pools:
             self.pools.clear()
-            self.pooled = None
 
     def reset(self) -> None:
         """Forget everything learnt: the next solve starts cold, as a new decomposition."""
         self.forget()
-        self.best, self.start, self.pooled = None, None, None
+        self.best, self.start = None, None
         self.pools.clear()
         self.highs.clearSolver()
 
