@@ -66,10 +66,11 @@ START_RADIUS = 0.25
 year: 0.25 reaches the optimum in about 23 points from the requests)."""
 START_RADIUS_REBUILT = 1 / 16
 """First half-width from an earlier model's optimum (``start``: a policy with new connection
-terms): large steps from a point already near the optimum cost 30–60 s each on the Norway year;
-from the `market` optimum, `flexible_mining`'s first stage took 117 s with 1/16 against 230 s
-with 1/4. (From the same model's best grants, after new weights, 1/16 made `value_creation` and
-`market` about 4 × slower than 1/4.)"""
+terms): large steps from a point already near the optimum cost 30–60 s each on the Norway year.
+Measured on the same model's best grants, not on a rebuilt one (none of the Norway policies
+changes connection terms): from the `market` optimum, `flexible_mining`'s first stage took
+117 s with 1/16 against 230 s with 1/4, but after new weights 1/16 made `value_creation` and
+`market` about 4 × slower, so the same model's grants keep START_RADIUS."""
 
 POOL_SIZE = 4
 """Cost vectors whose cuts are kept for a later solve with the same costs (``Pool``), most
