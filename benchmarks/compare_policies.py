@@ -57,7 +57,7 @@ def main() -> None:
         progress=lambda name: print(f"{time.perf_counter() - start:8.1f} s  {name}",
                                     file=sys.stderr, flush=True)))
     cold, cold_s, _ = timed(lambda: [] if args.no_cold else
-                         [Session(inst, warm=False).solve(p) for p in policies])
+                            [Session(inst, warm=False).solve(p) for p in policies])
     warm_obj = {r.policy: r.result.summary["objective_nok"] for r in comp.runs}
     cold_obj = {r.policy: r.result.summary["objective_nok"] for r in cold}
     worst = max((abs(warm_obj[k] - cold_obj[k]) / max(1.0, abs(cold_obj[k])) for k in cold_obj),

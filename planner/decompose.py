@@ -381,8 +381,8 @@ class GrantDecomposition:
     def _first_point(self) -> tuple[Point, float]:
         """The first point: the best grants so far (of an earlier solve, or ``start``, moved
         into the present bounds: the subproblem's basis is there), else where the cuts so far
-        put the optimum (``_cut_optimum``), else the requests, else the existing MW, the first that
-        meets the master rows and leaves the subproblem a solution (with unserved energy
+        put the optimum (``_cut_optimum``), else the requests, else the existing MW, the first
+        that meets the master rows and leaves the subproblem a solution (with unserved energy
         allowed, existing MW always does: models/formulation.md §8); else grants that meet the
         feasibility cuts those tries gave (tier holds), until one has a solution. With it, the
         first trust-region half-width: START_RADIUS_REBUILT from ``start``, else START_RADIUS."""
