@@ -34,7 +34,9 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 import highspy
 import numpy as np
@@ -387,8 +389,8 @@ class GrantDecomposition:
         feasibility cuts those tries gave (tier holds), until one has a solution. With it, the
         first trust-region half-width: START_RADIUS_REBUILT from ``start``, else START_RADIUS."""
         low, up = self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]
-        for grants, radius in [*self._earlier(), *self._cut_optimum(),
-                               (up, START_RADIUS), (low, START_RADIUS)]:
+        for grants, radius in chain(self._earlier(), self._cut_optimum(),
+                                    [(up, START_RADIUS), (low, START_RADIUS)]):
             if self._meets_master_rows(grants):
                 try:
                     return self.evaluate(grants), radius
@@ -404,17 +406,18 @@ class GrantDecomposition:
                     break
         raise DecompositionFailed
 
-    def _cut_optimum(self) -> list[tuple[np.ndarray, float]]:
+    def _cut_optimum(self) -> Iterator[tuple[np.ndarray, float]]:
         """With cuts from before (taken back from a pool, or kept after rows were added): the
         grants where they, the master rows and the feasibility cuts put the optimum, as a
-        first point where the earlier grants miss a new master row (a reserve margin); []
-        without such cuts."""
+        first point where the earlier grants miss a new master row (a reserve margin); nothing
+        without such cuts. Lazy: the master is solved only if that point is reached."""
         if not self.points:
-            return []
+            return
         try:
-            return [(self._master(self.lp.col_lower[self.grants], 1.0)[1], START_RADIUS)]
+            grants = self._master(self.lp.col_lower[self.grants], 1.0)[1]
         except DecompositionFailed:
-            return []
+            return
+        yield grants, START_RADIUS
 
     def probe(self) -> np.ndarray:
         """The subproblem's solution (all columns) at the best grants so far (or ``start``),
