@@ -537,11 +537,10 @@ class GrantDecomposition:
         """Keep this solve's cuts under its costs, unless the pool there holds cuts of an LP
         that is not at least as tight as this one (they fit more later LPs, or others)."""
         key, lp = self._cost_key(), self.lp
-        pool = Pool(list(self.points), (
-            lp.col_lower.copy(), lp.col_upper.copy(), lp.row_lower.copy(), lp.row_upper.copy()))
+        bounds = (lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper)
         kept = self.pools.get(key)
-        if kept is None or pool.fits_bounds(kept.bounds):
-            self.pools[key] = pool
+        if kept is None or Pool(self.points, bounds).fits_bounds(kept.bounds):
+            self.pools[key] = Pool(list(self.points), tuple(b.copy() for b in bounds))
         self.pools.move_to_end(key)
         while len(self.pools) > POOL_SIZE:
             self.pools.popitem(last=False)
