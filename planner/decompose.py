@@ -125,21 +125,11 @@ class Pool:
     so ``fits`` compares the bounds then (``bounds``: column lower, upper, row lower, upper)."""
 
     points: list[Point]
-    bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    bounds: Bounds
 
     def fits(self, lp: CompiledLP) -> bool:
         """``lp`` is at least as tight as the LP the cuts were made in."""
-        return self.fits_bounds((lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper))
-
-    def fits_bounds(self, bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> bool:
-        """An LP with these bounds (column lower, upper, row lower, upper; the same rows and
-        maybe more) is at least as tight as the LP the cuts were made in."""
-        col_low, col_up, row_low, row_up = self.bounds
-        lp_col_low, lp_col_up, lp_row_low, lp_row_up = bounds
-        rows = row_low.size
-        return lp_row_low.size >= rows and bool(
-            np.all(lp_col_low >= col_low) and np.all(lp_col_up <= col_up)
-            and np.all(lp_row_low[:rows] >= row_low) and np.all(lp_row_up[:rows] <= row_up))
+        return _tighter_or_equal(_bounds(lp), self.bounds)
 
 
 class GrantDecomposition:
@@ -536,10 +526,9 @@ class GrantDecomposition:
     def _keep_pool(self) -> None:
         """Keep this solve's cuts under its costs, unless the pool there holds cuts of an LP
         that is not at least as tight as this one (they fit more later LPs, or others)."""
-        key, lp = self._cost_key(), self.lp
-        bounds = (lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper)
+        key, bounds = self._cost_key(), _bounds(self.lp)
         kept = self.pools.get(key)
-        if kept is None or Pool(self.points, bounds).fits_bounds(kept.bounds):
+        if kept is None or _tighter_or_equal(kept.bounds, bounds):
             self.pools[key] = Pool(list(self.points), tuple(b.copy() for b in bounds))
         self.pools.move_to_end(key)
         while len(self.pools) > POOL_SIZE:
@@ -659,6 +648,25 @@ def dual_bound(lp: CompiledLP, row_dual: np.ndarray, col_dual: np.ndarray) -> fl
         return np.where(np.abs(dual) > DUAL_ZERO, dual, 0.0)
     return (_pairing(small_to_zero(row_dual), lp.row_lower, lp.row_upper)
             + _pairing(small_to_zero(col_dual), lp.col_lower, lp.col_upper) + lp.offset)
+
+
+Bounds = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""An LP's column lower, column upper, row lower and row upper bounds."""
+
+
+def _bounds(lp: CompiledLP) -> Bounds:
+    return lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper
+
+
+def _tighter_or_equal(bounds: Bounds, than: Bounds) -> bool:
+    """An LP with ``bounds`` (the rows of ``than`` first, maybe more: rows only tighten) lets
+    in no value that one with ``than`` does not (``_looser``)."""
+    col_low, col_up, row_low, row_up = bounds
+    than_col_low, than_col_up, than_row_low, than_row_up = than
+    rows = than_row_low.size
+    return row_low.size >= rows and not (
+        _looser(than_col_low, than_col_up, col_low, col_up)
+        or _looser(than_row_low, than_row_up, row_low[:rows], row_up[:rows]))
 
 
 def _looser(lower: np.ndarray, upper: np.ndarray, new_lower: np.ndarray, new_upper: np.ndarray
