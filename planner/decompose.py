@@ -126,7 +126,6 @@ class Pool:
 
     points: list[Point]
     bounds: Bounds
-    cost: np.ndarray
 
     def fits(self, lp: CompiledLP) -> bool:
         """``lp`` is at least as tight as the LP the cuts were made in."""
@@ -171,8 +170,6 @@ class GrantDecomposition:
         """Grants to try first while there are no best grants (an earlier model's optimum)."""
         self.pools: OrderedDict[bytes, Pool] = OrderedDict()
         """Cuts of earlier solves by their costs (``_cost_key``), at most POOL_SIZE."""
-        self.previous: Pool | None = None
-        """The cuts the last cost change dropped (a tier stage's, which are not kept)."""
         self.solve_s = 0.0
         self.iterations = 0
 
@@ -532,67 +529,22 @@ class GrantDecomposition:
         key, bounds = self._cost_key(), _bounds(self.lp)
         kept = self.pools.get(key)
         if kept is None or _tighter_or_equal(kept.bounds, bounds):
-            self.pools[key] = Pool(list(self.points), tuple(b.copy() for b in bounds),
-                                   self.lp.cost.copy())
+            self.pools[key] = Pool(list(self.points), tuple(b.copy() for b in bounds))
         self.pools.move_to_end(key)
         while len(self.pools) > POOL_SIZE:
             self.pools.popitem(last=False)
 
     def _restore_pool(self) -> None:
-        """With no cuts (after new costs or a looser LP): take back those of an earlier solve
-        with these costs if the LP is at least as tight as theirs (``Pool.fits``); else, of the
-        fitting pools and the cuts the last cost change dropped (``previous``), turn those
-        whose costs differ in the fewest columns into cuts for these costs (``_recosted``).
-        Each point's duals get 0 for the rows added since."""
-        if self.points:
-            return
-        exact = self.pools.get(self._cost_key())
-        fitting = [p for p in [*self.pools.values(), self.previous]
-                   if p is not None and p.fits(self.lp)]
-        if exact is not None and exact in fitting:
-            pool = exact
-        elif fitting:  # the most recent of the nearest
-            pool = min(reversed(fitting), key=lambda p: np.count_nonzero(p.cost != self.lp.cost))
-        else:
+        """With no cuts (after new costs or a looser LP), take back those of an earlier solve
+        with these costs if the LP is at least as tight as theirs (``Pool.fits``); each
+        point's duals get 0 for the rows added since."""
+        if self.points or (pool := self.pools.get(self._cost_key())) is None \
+                or not pool.fits(self.lp):
             return
         rows = len(self.lp.row_lower)
         for p in pool.points:
             p.y = np.r_[p.y, np.zeros(rows - len(p.y))]
-        if pool is exact:
-            self.points = list(pool.points)
-        else:
-            self.points = [q for p in pool.points if np.isfinite((q := self._recosted(p)).value)]
-
-    def _recosted(self, p: Point) -> Point:
-        """Point p's cut for the present costs c, from its duals y (weak duality, as in
-        ``_cut``): with z = c − Aᵀy, every solution at grants g has
-        c·x = y·Ax + z·x ≤ Σ_i max(y_i l_i, y_i u_i) + Σ_{j not a free grant} max(z_j lb_j, z_j ub_j)
-        + z_g·g, a cut with slope z_g. Where c changed, z_j may pair with an infinite bound of
-        its column (a flexible load's served MW): z_j then moves to a bound row of the column
-        (its multiplier gains z_j / coefficient, z_j becomes 0), which pairs with the grant.
-        Exact at p's grants if p's solution stays optimal for c, an upper bound elsewhere;
-        value +inf (no cut) where no bound row takes such a z_j."""
-        lp = self.lp
-        y = p.y.copy()
-        z = lp.cost - lp.matrix.T @ y
-        col = self.others[self.bound_col]  # each bound row's column
-        infinite = np.where(z[col] > DUAL_ZERO, np.isinf(lp.col_upper[col]),
-                            (z[col] < -DUAL_ZERO) & np.isinf(lp.col_lower[col]))
-        rows = self.bound_rows[infinite]
-        moved = y[rows] + z[col[infinite]] / self.bound_coef[infinite]
-        finite = np.where(moved > 0, np.isfinite(lp.row_upper[rows]),
-                          np.isfinite(lp.row_lower[rows]))
-        _, first = np.unique(col[infinite][finite], return_index=True)  # one row per column
-        y[rows[finite][first]] = moved[finite][first]
-        z = lp.cost - lp.matrix.T @ y
-        others = np.r_[self.others, self.fixed_grants]
-
-        def small_to_zero(dual):
-            return np.where(np.abs(dual) > DUAL_ZERO, dual, 0.0)
-        value = (_pairing(small_to_zero(y), lp.row_lower, lp.row_upper)
-                 + _pairing(small_to_zero(z[others]), lp.col_lower[others], lp.col_upper[others])
-                 + z[self.grants] @ p.grants + lp.offset)
-        return Point(p.grants, value, z[self.grants], np.empty(0), y)
+        self.points = list(pool.points)
 
     # -- edits between solves (rows added after a solve, a policy's changes) -------------------
 
@@ -606,12 +558,11 @@ class GrantDecomposition:
             self.feasibility = []
         if pools:
             self.pools.clear()
-            self.previous = None
 
     def reset(self) -> None:
         """Forget everything learnt: the next solve starts cold, as a new decomposition."""
         self.forget()
-        self.best, self.start, self.previous = None, None, None
+        self.best, self.start = None, None
         self.pools.clear()
         self.highs.clearSolver()
 
@@ -620,9 +571,6 @@ class GrantDecomposition:
         the same."""
         if np.array_equal(cost, self.lp.cost):
             return
-        if self.points:
-            self.previous = Pool(self.points, tuple(b.copy() for b in _bounds(self.lp)),
-                                 self.lp.cost)
         self.lp.cost = cost.copy()
         self.highs.changeColsCost(self.others.size, np.arange(self.others.size, dtype=np.int32),
                                   self.lp.cost[self.others])
