@@ -76,7 +76,10 @@ def _map_text(df: pd.DataFrame, fn: Callable[[str], str]) -> pd.DataFrame:
     out = df.rename(columns=lambda c: fn(c) if isinstance(c, str) else c)  # zone names head prices
     for c in out.columns:
         if pd.api.types.is_object_dtype(out[c]) or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(lambda x: fn(x) if isinstance(x, str) else x)
+            # once per distinct text: a column repeats a few names in every hour
+            changed = {x: y for x in pd.unique(out[c]) if isinstance(x, str) and (y := fn(x)) != x}
+            if changed:
+                out[c] = out[c].replace(changed)
     return out
 
 
