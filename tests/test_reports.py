@@ -324,6 +324,17 @@ def test_numbers_are_not_guarded(values):
     assert out["name"].tolist() == ["'-x"] * len(values)
 
 
+@given(st.lists(st.sampled_from(["=x", "'=x", "''=x", "x", "'x", "-1", ""]), min_size=1,
+                max_size=8))
+def test_text_columns_round_trip_cell_by_cell(texts):
+    """_map_text maps each cell once (a guarded "=x" is "'=x", which is not guarded again even
+    where "'=x" is also in the column), and unguard gives every cell back."""
+    df = pd.DataFrame({"applicant": texts})
+    guarded = _map_text(df, guard)
+    assert guarded["applicant"].tolist() == [guard(t) for t in texts]
+    assert _map_text(guarded, unguard)["applicant"].tolist() == texts
+
+
 def test_replacement_is_atomic(tmp_path):
     """A write that fails leaves the old file whole and no temporary file behind."""
     target = tmp_path / "report.html"

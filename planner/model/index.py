@@ -64,7 +64,7 @@ class ModelIndex:
     """Directed arcs: (arc name, from zone, to zone, capacity MW, loss factor)."""
 
     def __post_init__(self) -> None:
-        self._hourly: dict[int, dict[str, list]] = {}
+        self._hourly: dict[int, tuple[object, dict[str, list]]] = {}
         inst = self.inst
         self.hours = range(inst.hours)
         self.applicants = {a.name: a for a in inst.applicants}
@@ -87,15 +87,16 @@ class ModelIndex:
         """An hour-indexed variable family as {key: [VarData per hour]}; built once per family.
 
         Rules index these lists instead of the Var (a Var lookup costs about 1 µs). The cache is
-        keyed by the Var object's id: its ``name`` is built anew on every call (about 5 µs, a
-        third of the Norway model's build time when rules asked for it per row)."""
+        keyed by the Var object's id, and holds the Var so that the id stays its own: its
+        ``name`` is built anew on every call (about 5 µs, a third of the Norway model's build
+        time when rules asked for it per row)."""
         key = id(var)
         if key not in self._hourly:
             data = list(var.values())
             keys = list(dict.fromkeys(k for k, _ in var.index_set()))
             H = len(self.hours)
-            self._hourly[key] = {k: data[i * H:(i + 1) * H] for i, k in enumerate(keys)}
-        return self._hourly[key]
+            self._hourly[key] = (var, {k: data[i * H:(i + 1) * H] for i, k in enumerate(keys)})
+        return self._hourly[key][1]
 
     def demand_cap(self, a: Applicant) -> np.ndarray:
         """Hourly cap on served MW per granted MW: the profile, or 1 where energy may shift."""
