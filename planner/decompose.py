@@ -172,6 +172,9 @@ class GrantDecomposition:
         """Cuts of earlier solves by their costs (``_cost_key``), at most POOL_SIZE."""
         self.solve_s = 0.0
         self.iterations = 0
+        self._sent_rows: Bounds2 | None = None
+        self._sent_cols: Bounds2 | None = None
+        """The subproblem's row and column bounds HiGHS holds (``_send``)."""
 
     def _subproblem(self, matrix: sparse.csc_array) -> highspy.Highs:
         """The LP over the non-grant columns and the subproblem's rows (bounds set per point)."""
@@ -197,8 +200,8 @@ class GrantDecomposition:
         lp, h = self.lp, self.highs
         shift = self.a_grants @ grants + self.a_fixed @ lp.col_lower[self.fixed_grants]
         rows = self.sub_rows
-        h.changeRowsBounds(rows.size, np.arange(rows.size, dtype=np.int32),
-                           lp.row_lower[rows] - shift[rows], lp.row_upper[rows] - shift[rows])
+        self._sent_rows = _send(h.changeRowsBounds, self._sent_rows,
+                                lp.row_lower[rows] - shift[rows], lp.row_upper[rows] - shift[rows])
         row_low, row_up = self._bounds_from_rows(shift)
         col_low, col_up = lp.col_lower[self.others].copy(), lp.col_upper[self.others].copy()
         np.maximum.at(col_low, self.bound_col, row_low)
@@ -207,8 +210,8 @@ class GrantDecomposition:
             raise DecompositionFailed
         # rounding may cross two rows that pin a column: HiGHS gets the lower value as both
         # bounds, the duals are attributed against the bounds the rows set (_point)
-        h.changeColsBounds(self.others.size, np.arange(self.others.size, dtype=np.int32),
-                           col_low, np.maximum(col_low, col_up))
+        self._sent_cols = _send(h.changeColsBounds, self._sent_cols, col_low,
+                                np.maximum(col_low, col_up))
         if self.options.time_limit_s is not None:
             h.setOptionValue("time_limit", max(self.options.time_limit_s - self.solve_s, 0.0))
         start = time.perf_counter()
@@ -673,6 +676,22 @@ def _looser(lower: np.ndarray, upper: np.ndarray, new_lower: np.ndarray, new_upp
             ) -> bool:
     """Some new bound lets in values the old ones did not: cuts made before may not hold."""
     return bool(np.any(new_lower < lower) or np.any(new_upper > upper))
+
+
+Bounds2 = tuple[np.ndarray, np.ndarray]
+
+
+def _send(change, held: Bounds2 | None, lower: np.ndarray, upper: np.ndarray) -> Bounds2:
+    """Give HiGHS (``change``: changeRowsBounds or changeColsBounds) only the bounds that
+    differ from those it holds (all of them if unknown or if rows were added since), and
+    return the new ones."""
+    if held is None or held[0].size != lower.size:
+        idx = np.arange(lower.size, dtype=np.int32)
+    else:
+        idx = np.flatnonzero((held[0] != lower) | (held[1] != upper)).astype(np.int32)
+    if idx.size:
+        change(idx.size, idx, lower[idx], upper[idx])
+    return lower, upper
 
 
 def _pairing(mult: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
