@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 
@@ -172,8 +172,8 @@ class GrantDecomposition:
         """Cuts of earlier solves by their costs (``_cost_key``), at most POOL_SIZE."""
         self.solve_s = 0.0
         self.iterations = 0
-        self._sent_rows: Bounds2 | None = None
-        self._sent_cols: Bounds2 | None = None
+        self._sent_rows: BoundPair | None = None
+        self._sent_cols: BoundPair | None = None
         """The subproblem's row and column bounds HiGHS holds (``_send``)."""
 
     def _subproblem(self, matrix: sparse.csc_array) -> highspy.Highs:
@@ -678,10 +678,12 @@ def _looser(lower: np.ndarray, upper: np.ndarray, new_lower: np.ndarray, new_upp
     return bool(np.any(new_lower < lower) or np.any(new_upper > upper))
 
 
-Bounds2 = tuple[np.ndarray, np.ndarray]
+BoundPair = tuple[np.ndarray, np.ndarray]
+"""Lower and upper bounds of a set of rows or columns."""
 
 
-def _send(change, held: Bounds2 | None, lower: np.ndarray, upper: np.ndarray) -> Bounds2:
+def _send(change: Callable[..., object], held: BoundPair | None, lower: np.ndarray,
+          upper: np.ndarray) -> BoundPair:
     """Give HiGHS (``change``: changeRowsBounds or changeColsBounds) only the bounds that
     differ from those it holds (all of them if unknown or if rows were added since), and
     return the new ones."""
