@@ -78,7 +78,7 @@ def _map_text(df: pd.DataFrame, fn: Callable[[str], str]) -> pd.DataFrame:
         if pd.api.types.is_object_dtype(out[c]) or pd.api.types.is_string_dtype(out[c]):
             # once per distinct text: a column repeats a few names in every hour
             changed = {x: y for x in pd.unique(out[c]) if isinstance(x, str) and (y := fn(x)) != x}
-            if changed:  # each cell mapped once from its own text (replace could chain)
+            if changed:  # only the cells whose text changes, each from its own text
                 cells = out[c].isin(list(changed))
                 out.loc[cells, c] = out.loc[cells, c].map(changed)
     return out
