@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import highspy
@@ -11,7 +12,8 @@ import numpy as np
 
 from planner.decompose import DecompositionFailed, GrantDecomposition
 from planner.diagnose import MAX_MODEL_SIZE, iis_members, iis_text, size_problem
-from planner.errors import InfeasibleError, InputError
+from planner.errors import InfeasibleError, InputError, PlannerError
+from planner.instance.aggregate import aggregate, can_aggregate
 from planner.instance.instance import Instance
 from planner.model import build_model
 from planner.model.index import ModelIndex
@@ -39,6 +41,40 @@ def grant_columns(m, lp) -> np.ndarray:
     variables in the grant decomposition."""
     cols = lp.col_slices[m.granted_mw.name]
     return np.arange(cols.start, cols.stop)
+
+
+def coarse_grants(inst: Instance, options: SolverOptions) -> dict[str, float] | None:
+    """The decomposition's first point (SolverOptions.coarse_periods_h): the optimal grants
+    (MW by applicant) of the instance averaged over periods of the first length, solved by
+    decomposition from the coarse grants of the lengths after it (without hourly reservoir
+    rows: a start needs no more); None where the periods do not tile the instance or no
+    optimum is proved there."""
+    if not options.coarse_periods_h:
+        return None
+    period_h, *longer = options.coarse_periods_h
+    if not can_aggregate(inst, period_h):
+        return None
+    coarse = aggregate(inst, period_h)
+    m, ix = build_model(coarse)
+    lp = compile_lp(m)
+    cols = grant_columns(m, lp)
+    inner = replace(options, method="grants",  # the longer periods counted in these periods
+                    coarse_periods_h=tuple(p // period_h for p in longer))
+    try:
+        dec = GrantDecomposition(lp, cols, inner)
+        start_at(dec, ix, coarse_grants(coarse, inner))
+        dec.solve(keep=False)
+    except (DecompositionFailed, PlannerError):
+        return None
+    return dict(zip(ix.applicants, dec.best.x[cols].tolist(), strict=True))
+
+
+def start_at(dec: GrantDecomposition, ix: ModelIndex, granted_mw: dict[str, float] | None
+             ) -> None:
+    """Make grants by applicant (MW; None: none) the decomposition's first point."""
+    if granted_mw is not None:
+        first, names = dec.lp.col_slices["granted_mw"].start, list(ix.applicants)
+        dec.start = np.array([granted_mw[names[c - first]] for c in dec.grants.tolist()])
 
 
 def resolver(h: highspy.Highs, lp: CompiledLP, options: SolverOptions
@@ -92,14 +128,19 @@ def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: Solver
     spent_s = 0.0
     if decomposes(inst, lp, grants, options):
         dec = None
+        t = time.perf_counter()
+        granted_mw = coarse_grants(inst, options)
+        coarse_s = time.perf_counter() - t
         try:
-            dec = GrantDecomposition(lp, grants, options)
+            dec = GrantDecomposition(lp, grants, options.after(coarse_s))
+            start_at(dec, ix, granted_mw)
             sol = dec.solve()
+            sol.timings |= {"coarse_s": coarse_s, "solve_s": sol.timings["solve_s"] + coarse_s}
             return add_violated_rows(lp, ix, sol, refined, lambda block: dec.append(
                 block, "storage_level"), lambda _: dec.solve())
         except DecompositionFailed:
             # rows generated so far hold in the full LP too; the time limit covers both
-            spent_s = dec.solve_s if dec is not None else 0.0
+            spent_s = coarse_s + (dec.solve_s if dec is not None else 0.0)
             options = options.after(spent_s)
     h = to_highs(lp, options)
     try:

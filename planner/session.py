@@ -25,7 +25,14 @@ from itertools import takewhile
 import highspy
 import numpy as np
 
-from planner.api import add_violated_rows, decomposes, grant_columns, resolver
+from planner.api import (
+    add_violated_rows,
+    coarse_grants,
+    decomposes,
+    grant_columns,
+    resolver,
+    start_at,
+)
 from planner.decompose import DecompositionFailed, GrantDecomposition
 from planner.errors import InfeasibleError, SolverError, SolverLimitError, UnboundedError
 from planner.instance.instance import Applicant, Instance
@@ -115,6 +122,10 @@ class Session:
         self.warm = warm
         """False: every solve starts from scratch (for benchmarks and tests)."""
         self.builds = 0
+        self.inst = inst
+        """The instance of the policy being solved."""
+        self._coarse: tuple[Instance, dict[str, float] | None] | None = None
+        """The last policy instance whose coarse optimum was computed, and that optimum."""
         self._build(inst)
 
     def _build(self, inst: Instance, granted_mw: dict[str, float] | None = None) -> None:
@@ -135,10 +146,8 @@ class Session:
                 self.dec = None
         if self.dec is None:
             self.highs = to_highs(self.lp, self.options)
-        elif granted_mw:
-            names = dict(zip(range(sl["granted_mw"].start, sl["granted_mw"].stop),
-                             self.index.applicants, strict=True))
-            self.dec.start = np.array([granted_mw[names[c]] for c in self.dec.grants.tolist()])
+        else:
+            start_at(self.dec, self.index, granted_mw)
         self.structure = structure_key(inst)
         self.built_weights = {a.name: a.weight_nok_per_mwh for a in inst.applicants}
         self.policy_rows: list[int] = []
@@ -401,10 +410,23 @@ class Session:
         dec = self.dec
         if not self.warm:
             dec.reset()
+        coarse_s = 0.0
+        if dec.best is None and dec.start is None:  # a first solve: from the coarse optimum
+            t = time.perf_counter()
+            start_at(dec, self.index, self._coarse_grants())
+            coarse_s = time.perf_counter() - t
+            dec.solve_s += coarse_s  # within the time limit
         sol = add_violated_rows(self.lp, self.index, dec.solve(keep), self.refined, dec.append,
                                 lambda _: dec.solve(keep))
+        sol.timings["coarse_s"] = coarse_s
         sol.lp = self.lp  # the model's bounds, not the policy's edits, label binding limits
         return sol
+
+    def _coarse_grants(self) -> dict[str, float] | None:
+        """The current policy's coarse optimum (``coarse_grants``), computed once per policy."""
+        if self._coarse is None or self._coarse[0] is not self.inst:
+            self._coarse = (self.inst, coarse_grants(self.inst, self.options))
+        return self._coarse[1]
 
     def _run_full(self) -> Solution:
         if not self.warm:
@@ -436,7 +458,7 @@ class Session:
         Raises InfeasibleError, UnboundedError, SolverLimitError or SolverError unless every
         stage is proven optimal; nothing partial is returned."""
         start = time.perf_counter()
-        inst = apply_policy(self.base, policy)
+        self.inst = inst = apply_policy(self.base, policy)
         rebuilt = structure_key(inst) != self.structure
         if rebuilt:
             self._build(inst, self._granted_mw())

@@ -6,6 +6,7 @@ instance differ only there."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import datetime, timezone
 
 import highspy
@@ -21,7 +22,8 @@ def record_run(summary: dict, options: SolverOptions, policy: str | None = None)
     summary["policy"] = policy
     summary["planner_version"] = __version__
     summary["solver"]["version"] = highspy.Highs().version()
-    summary["solver_options"] = dataclasses.asdict(options)
+    # as summary.json holds them (tuples as lists): a report from the saved folder reads the same
+    summary["solver_options"] = json.loads(json.dumps(dataclasses.asdict(options)))
     summary["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 

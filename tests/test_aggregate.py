@@ -1,0 +1,96 @@
+"""The time-aggregated instance (planner/instance/aggregate.py) and the decomposition's first
+point from its optimum (``coarse_grants``): only a start, so the hourly optimum must not move."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import write_instance
+from hypothesis import assume, given
+from test_decompose import DIRECT, GRANTS, assert_same_optimum
+from test_properties import SETTINGS, instances
+
+import planner
+from planner.api import coarse_grants, grant_columns, start_at
+from planner.decompose import GrantDecomposition
+from planner.instance.aggregate import aggregate, can_aggregate
+from planner.model import build_model
+from planner.solve import SolverOptions, compile_lp
+
+FEATURES = "tests/instances/features.yaml"  # 48 h, 12-hour windows, ramps, storage, own supply
+
+
+@pytest.mark.parametrize("period_h", [2, 4, 12])
+def test_aggregate_keeps_every_energy_and_mean(period_h):
+    """Each series' mean and, counted in periods of period_h hours, each energy over the
+    horizon and each storage size are the hourly instance's; ramps and windows per period."""
+    hourly = planner.load_instance(FEATURES)
+    coarse = aggregate(hourly, period_h)
+    assert coarse.hours * period_h == hourly.hours
+    for h, c in zip(hourly.applicants, coarse.applicants, strict=True):
+        assert c.profile.sum() * period_h == pytest.approx(h.profile.sum(), rel=1e-12)
+        assert c.profile.max() <= h.profile.max() + 1e-12  # a mean never exceeds the peak
+        if h.own_availability is not None:
+            assert c.own_availability.mean() == pytest.approx(h.own_availability.mean())
+        if h.ramp_mw_per_h is not None:
+            assert c.ramp_mw_per_h == pytest.approx(h.ramp_mw_per_h * period_h)
+        assert (c.window_hours or 0) * period_h == (h.window_hours or 0)
+        assert (c.firm_share, c.max_curtailment_share, c.requested_mw, c.existing_mw) == \
+            (h.firm_share, h.max_curtailment_share, h.requested_mw, h.existing_mw)
+    for h, c in zip(hourly.supply, coarse.supply, strict=True):
+        assert c.availability.mean() == pytest.approx(h.availability.mean(), rel=1e-12)
+        assert c.capacity_mw == h.capacity_mw
+        if h.reservoir:
+            assert c.inflow_mwh.sum() * period_h == pytest.approx(h.inflow_mwh.sum(), rel=1e-12)
+            assert (c.storage_mwh * period_h, c.initial_storage_mwh * period_h,
+                    c.final_storage_mwh * period_h) == pytest.approx(
+                (h.storage_mwh, h.initial_storage_mwh, h.final_storage_mwh), rel=1e-12)
+    for h, c in zip(hourly.markets, coarse.markets, strict=True):
+        assert np.repeat(c.price_nok_per_mwh, period_h).mean() == pytest.approx(
+            h.price_nok_per_mwh.mean(), rel=1e-12)
+    assert any(a.reservoir for a in hourly.supply) and any(a.window_hours for a in hourly.applicants)
+
+
+@pytest.mark.parametrize("period_h", [5, 8, 48])
+def test_periods_that_do_not_tile_are_refused(period_h):
+    """5 h does not tile 48 h, 8 h not the 12-hour windows, 48 h leaves one period."""
+    inst = planner.load_instance(FEATURES)
+    assert not can_aggregate(inst, period_h)
+    with pytest.raises(ValueError, match="do not tile"):
+        aggregate(inst, period_h)
+
+
+def test_coarse_start_is_the_first_point_and_keeps_the_optimum():
+    """The 2-h optimum (itself from the 4-h one) becomes the decomposition's first point, grant
+    by grant, and the hourly optimum is the full LP's."""
+    inst = planner.load_instance(FEATURES)
+    options = replace(GRANTS, coarse_periods_h=(2, 4))
+    granted_mw = coarse_grants(inst, options)
+    assert granted_mw is not None and set(granted_mw) == {a.name for a in inst.applicants}
+    m, ix = build_model(inst)
+    lp = compile_lp(m)
+    dec = GrantDecomposition(lp, grant_columns(m, lp), options)
+    start_at(dec, ix, granted_mw)
+    first = lp.col_slices["granted_mw"].start
+    names = list(ix.applicants)
+    assert dec.start.tolist() == [granted_mw[names[c - first]] for c in dec.grants.tolist()]
+    result = planner.solve(inst, options)
+    assert result.summary["timings_s"]["coarse_s"] > 0
+    assert_same_optimum(planner.solve(inst, DIRECT), result)
+
+
+@SETTINGS
+@given(spec=instances())
+def test_coarse_start_never_moves_the_optimum(spec):
+    """On random instances whose horizon 2-h periods tile, the 2-h optimum exists and the
+    decomposition from it proves the full LP's optimum."""
+    options = SolverOptions(method="grants", coarse_periods_h=(2,))
+    with tempfile.TemporaryDirectory() as tmp:
+        inst = planner.load_instance(write_instance(spec, Path(tmp) / "i.yaml"))
+        assume(can_aggregate(inst, 2))
+        assert coarse_grants(inst, options) is not None
+        assert_same_optimum(planner.solve(inst, DIRECT), planner.solve(inst, options))
