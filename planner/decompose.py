@@ -67,8 +67,10 @@ START_RADIUS = 0.25
 """First trust-region half-width, as a share of each grant's range (measured on the Norway
 year: 0.25 reaches the optimum in about 23 points from the requests)."""
 START_RADIUS_REBUILT = 1 / 16
-"""First half-width from an earlier model's optimum (``start``: a policy with new connection
-terms): large steps from a point already near the optimum cost 30–60 s each on the Norway year.
+"""First half-width from ``start`` (an earlier model's optimum, after a policy with new
+connection terms, or the coarse optimum): large steps from a point already near the optimum
+cost 30–60 s each on the Norway year; from the coarse optimum, 1/4, 1/8 and 1/32 took 72, 56
+and 48 s against 55 s with 1/16 (README, Performance).
 Measured on the same model's best grants, not on a rebuilt one (none of the Norway policies
 changes connection terms): from the `market` optimum, `flexible_mining`'s first stage took
 117 s with 1/16 against 230 s with 1/4, but after new weights 1/16 made `value_creation` and
@@ -167,7 +169,8 @@ class GrantDecomposition:
         self.feasibility: list[FeasibilityCut] = []
         self.best: Point | None = None
         self.start: np.ndarray | None = None
-        """Grants to try first while there are no best grants (an earlier model's optimum)."""
+        """Grants to try first while there are no best grants: an earlier model's optimum, or
+        the optimum of the instance averaged over periods (planner/api.py ``coarse_grants``)."""
         self.pools: OrderedDict[bytes, Pool] = OrderedDict()
         """Cuts of earlier solves by their costs (``_cost_key``), at most POOL_SIZE."""
         self.solve_s = 0.0
