@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import takewhile
 
 import highspy
@@ -27,20 +27,14 @@ import numpy as np
 
 from planner.api import (
     add_violated_rows,
+    coarse_grants,
     decomposes,
     grant_columns,
     resolver,
     start_at,
 )
 from planner.decompose import DecompositionFailed, GrantDecomposition
-from planner.errors import (
-    InfeasibleError,
-    PlannerError,
-    SolverError,
-    SolverLimitError,
-    UnboundedError,
-)
-from planner.instance.aggregate import aggregate, can_aggregate
+from planner.errors import InfeasibleError, SolverError, SolverLimitError, UnboundedError
 from planner.instance.instance import Applicant, Instance
 from planner.model import build_model
 from planner.model.index import ModelIndex, windows
@@ -128,15 +122,11 @@ class Session:
         self.warm = warm
         """False: every solve starts from scratch (for benchmarks and tests)."""
         self.builds = 0
+        self.inst = inst
+        """The instance of the policy being solved."""
+        self._coarse: tuple[Instance, dict[str, float] | None] | None = None
+        """The last policy instance whose coarse optimum was computed, and that optimum."""
         self._build(inst)
-        self.coarse: Session | bool | None = None
-        """The same policies on the instance averaged over periods (``_coarse_session``;
-        False: none, None: not made yet)."""
-        self.stage_grants: dict[str, dict[str, float]] = {}
-        """Optimal grants (MW by applicant) of the current policy's stages so far, by label."""
-        self.coarse_starts: dict[str, dict[str, float]] = {}
-        """The coarse session's ``stage_grants`` for the current policy: each stage's first
-        point."""
 
     def _build(self, inst: Instance, granted_mw: dict[str, float] | None = None) -> None:
         """Build and compile the LP; ``granted_mw`` (by applicant, an earlier model's optimum)
@@ -368,29 +358,27 @@ class Session:
 
     # -- solving --------------------------------------------------------------------------
 
-    def _run(self, keep: bool = True, label: str = "final") -> Solution:
+    def _run(self, keep: bool = True) -> Solution:
         """The optimum of the LP as edited, with the hourly reservoir rows it needs. A
         decomposition that cannot prove one tries once more without its cuts, then hands the
         LP to a full-LP HiGHS instance, which the session keeps from then on. ``keep``: the
         decomposition keeps the cuts for later solves with the same costs (not for a tier's
-        own stage costs, which seldom come back). ``label``: the stage's, whose coarse optimum
-        is the first point and whose optimal grants are recorded (``stage_grants``)."""
+        own stage costs, which seldom come back)."""
         if self.dec is None:
             sol = self._run_full()
         else:
             self.dec.solve_s = 0.0  # the time limit holds for each solve, retry included
             try:
-                sol = self._run_decomposed(keep, label)
+                sol = self._run_decomposed(keep)
             except DecompositionFailed:
                 # the cuts' rounding may be what failed (feasibility cuts are not exact to the
                 # last NOK): once more from the best grants without them, before the full LP
                 self.dec.forget(pools=True)
                 try:
-                    sol = self._run_decomposed(keep, None)
+                    sol = self._run_decomposed(keep)
                 except DecompositionFailed:
                     sol = self._leave_decomposition()
         self.last_x = sol.x
-        self.stage_grants[label] = self._granted_mw()
         return sol
 
     def _leave_decomposition(self) -> Solution:
@@ -418,41 +406,27 @@ class Session:
         self.last_x = x
         return x
 
-    def _run_decomposed(self, keep: bool, label: str | None) -> Solution:
+    def _run_decomposed(self, keep: bool) -> Solution:
         dec = self.dec
         if not self.warm:
             dec.reset()
-        if not dec.knows_costs():  # else the kept cuts and the last grants start better
-            start_at(dec, self.index, self.coarse_starts.get(label), restart=True)
+        coarse_s = 0.0
+        if dec.best is None and dec.start is None:  # a first solve: from the coarse optimum
+            t = time.perf_counter()
+            start_at(dec, self.index, self._coarse_grants())
+            coarse_s = time.perf_counter() - t
+            dec.solve_s += coarse_s  # within the time limit
         sol = add_violated_rows(self.lp, self.index, dec.solve(keep), self.refined, dec.append,
                                 lambda _: dec.solve(keep))
+        sol.timings["coarse_s"] = coarse_s
         sol.lp = self.lp  # the model's bounds, not the policy's edits, label binding limits
         return sol
 
-    def _coarse_session(self) -> Session | None:
-        """A session on the base instance averaged over periods of the first of
-        SolverOptions.coarse_periods_h (its own coarse session on the next, and so on), made
-        on first use where the LP is decomposed and the periods tile the horizon and windows."""
-        if self.coarse is None:
-            periods = self.options.coarse_periods_h
-            self.coarse = False
-            if self.dec is not None and periods and can_aggregate(self.base, periods[0]):
-                inner = replace(self.options, method="grants",  # longer periods in these
-                                coarse_periods_h=tuple(p // periods[0] for p in periods[1:]))
-                self.coarse = Session(aggregate(self.base, periods[0]), inner, self.warm)
-        return self.coarse or None
-
-    def _coarse_starts(self, policy: PolicySpec | None) -> dict[str, dict[str, float]]:
-        """Each stage's optimal grants in the coarse session (by stage label), {} without one
-        or where it has no proven optimum."""
-        coarse = self._coarse_session()
-        if coarse is None:
-            return {}
-        try:
-            coarse.solve(policy)
-        except PlannerError:
-            return {}
-        return coarse.stage_grants
+    def _coarse_grants(self) -> dict[str, float] | None:
+        """The current policy's coarse optimum (``coarse_grants``), computed once per policy."""
+        if self._coarse is None or self._coarse[0] is not self.inst:
+            self._coarse = (self.inst, coarse_grants(self.inst, self.options))
+        return self._coarse[1]
 
     def _run_full(self) -> Solution:
         if not self.warm:
@@ -484,9 +458,7 @@ class Session:
         Raises InfeasibleError, UnboundedError, SolverLimitError or SolverError unless every
         stage is proven optimal; nothing partial is returned."""
         start = time.perf_counter()
-        inst = apply_policy(self.base, policy)
-        self.coarse_starts, self.stage_grants = self._coarse_starts(policy), {}
-        coarse_s = time.perf_counter() - start
+        self.inst = inst = apply_policy(self.base, policy)
         rebuilt = structure_key(inst) != self.structure
         if rebuilt:
             self._build(inst, self._granted_mw())
@@ -510,8 +482,7 @@ class Session:
             stage.priority_cost = _priority_cost(stage, sol, cost)
         stages.append(Stage("final", sol.objective, sol.objective, time.perf_counter() - t0,
                             _iterations(sol)))
-        timings = {"build_s": self.build_s, "coarse_s": coarse_s,
-                   "solve_s": coarse_s + sum(s.seconds for s in stages)}
+        timings = {"build_s": self.build_s, "solve_s": sum(s.seconds for s in stages)}
         self.build_s = 0.0
         result = build_result(self.model, ModelIndex(inst), sol, timings)
         result.summary["policy"] = {
@@ -567,7 +538,7 @@ class Session:
                               time.perf_counter() - t0, 0, skipped=True, probed=probed)
             else:
                 self._set_costs(stage_cost)
-                sol = self._run(keep=False, label=tier.label)
+                sol = self._run(keep=False)
                 x = sol.x
                 stage = Stage(tier.label, sol.objective, float(cost[tier.cols] @ x[tier.cols]),
                               time.perf_counter() - t0, _iterations(sol))
