@@ -126,6 +126,8 @@ class Session:
         """The instance of the policy being solved."""
         self._coarse: tuple[Instance, dict[str, float] | None] | None = None
         """The last policy instance whose coarse optimum was computed, and that optimum."""
+        self.coarse_s = 0.0
+        """Seconds the current policy spent on its coarse optimum (part of its stages')."""
         self._build(inst)
 
     def _build(self, inst: Instance, granted_mw: dict[str, float] | None = None) -> None:
@@ -410,15 +412,14 @@ class Session:
         dec = self.dec
         if not self.warm:
             dec.reset()
-        coarse_s = 0.0
         if dec.best is None and dec.start is None:  # a first solve: from the coarse optimum
             t = time.perf_counter()
             start_at(dec, self.index, self._coarse_grants())
             coarse_s = time.perf_counter() - t
             dec.solve_s += coarse_s  # within the time limit
+            self.coarse_s += coarse_s
         sol = add_violated_rows(self.lp, self.index, dec.solve(keep), self.refined, dec.append,
                                 lambda _: dec.solve(keep))
-        sol.timings["coarse_s"] = coarse_s
         sol.lp = self.lp  # the model's bounds, not the policy's edits, label binding limits
         return sol
 
@@ -459,6 +460,7 @@ class Session:
         stage is proven optimal; nothing partial is returned."""
         start = time.perf_counter()
         self.inst = inst = apply_policy(self.base, policy)
+        self.coarse_s = 0.0
         rebuilt = structure_key(inst) != self.structure
         if rebuilt:
             self._build(inst, self._granted_mw())
@@ -482,7 +484,8 @@ class Session:
             stage.priority_cost = _priority_cost(stage, sol, cost)
         stages.append(Stage("final", sol.objective, sol.objective, time.perf_counter() - t0,
                             _iterations(sol)))
-        timings = {"build_s": self.build_s, "solve_s": sum(s.seconds for s in stages)}
+        timings = {"build_s": self.build_s, "solve_s": sum(s.seconds for s in stages),
+                   "coarse_s": self.coarse_s}
         self.build_s = 0.0
         result = build_result(self.model, ModelIndex(inst), sol, timings)
         result.summary["policy"] = {
