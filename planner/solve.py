@@ -55,9 +55,9 @@ class SolverOptions:
     periods of the first length (h; planner/instance/aggregate.py), solved from those of the
     next length, and so on, at each level where the periods tile the horizon and its windows;
     (): from the requests. Measured on the Norway year (README, Performance): from the 4-h
-    optimum (2 190 periods, 15 s from its requests, 7 s from the 24-h optimum) the hourly solve
-    took 47 s, against 108 s from the requests; from the 8-h optimum, 61 s; from the 24-h
-    optimum, 110 s."""
+    optimum (2 190 periods; 12 s from its requests, 7 s from the 24-h optimum) the hourly solve
+    took 47–61 s, against 105–120 s from the requests; from the 8-h optimum 61 s, from the
+    24-h optimum 110 s."""
     threads: int | None = None
     verbose: bool = False
     extra: dict[str, object] = field(default_factory=dict)
