@@ -69,12 +69,18 @@ def coarse_grants(inst: Instance, options: SolverOptions) -> dict[str, float] | 
     return dict(zip(ix.applicants, dec.best.x[cols].tolist(), strict=True))
 
 
-def start_at(dec: GrantDecomposition, ix: ModelIndex, granted_mw: dict[str, float] | None
-             ) -> None:
-    """Make grants by applicant (MW; None: none) the decomposition's first point."""
-    if granted_mw is not None:
-        first, names = dec.lp.col_slices["granted_mw"].start, list(ix.applicants)
-        dec.start = np.array([granted_mw[names[c - first]] for c in dec.grants.tolist()])
+def start_at(dec: GrantDecomposition, ix: ModelIndex, granted_mw: dict[str, float] | None,
+             restart: bool = False) -> None:
+    """Make grants by applicant (MW; None: none) the decomposition's first point while it has
+    no best grants; ``restart``: in place of the best grants so far too."""
+    if granted_mw is None:
+        return
+    first, names = dec.lp.col_slices["granted_mw"].start, list(ix.applicants)
+    grants = np.array([granted_mw[names[c - first]] for c in dec.grants.tolist()])
+    if restart:
+        dec.restart(grants)
+    else:
+        dec.start = grants
 
 
 def resolver(h: highspy.Highs, lp: CompiledLP, options: SolverOptions

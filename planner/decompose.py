@@ -529,6 +529,15 @@ class GrantDecomposition:
     def _cost_key(self) -> bytes:
         return hashlib.sha1(self.lp.cost.tobytes() + np.float64(self.lp.offset).tobytes()).digest()
 
+    def knows_costs(self) -> bool:
+        """Does a pool hold the cuts of an earlier solve with the present costs?"""
+        return self._cost_key() in self.pools
+
+    def restart(self, grants: np.ndarray) -> None:
+        """The next solve starts at these grants (with START_RADIUS_REBUILT), not at the best
+        so far; the subproblem keeps its basis and the cuts stay."""
+        self.best, self.start = None, grants
+
     def _keep_pool(self) -> None:
         """Keep this solve's cuts under its costs, unless the pool there holds cuts of an LP
         that is not at least as tight as this one (they fit more later LPs, or others)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import highspy
@@ -257,11 +258,12 @@ def test_tiers_on_the_decomposition_equal_the_full_lp(spec):
 def test_a_rebuilt_model_starts_from_the_last_grants():
     """A policy that changes connection terms rebuilds the model; its decomposition's first
     point, and its first probe, are at the previous optimum's grants (by applicant), and it
-    still reaches the full LP's optimum."""
+    still reaches the full LP's optimum (without coarse starts, which come first:
+    tests/test_aggregate.py)."""
     from test_policies import TEACHING_POLICIES
     terms = next(p for p in TEACHING_POLICIES if p and p.name == "terms")
     inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
-    session = Session(inst, GRANTS)
+    session = Session(inst, replace(GRANTS, coarse_periods_h=()))
     granted = session.solve().result.allocation.set_index("applicant")["granted_mw"]
     run = session.solve(terms)
     assert run.rebuilt
@@ -296,7 +298,7 @@ def test_a_failed_stage_retries_without_cuts_before_the_full_lp(monkeypatch):
                 raise DecompositionFailed
             return solve(dec, keep)
 
-        session = Session(inst, GRANTS)
+        session = Session(inst, replace(GRANTS, coarse_periods_h=()))  # failures here only
         session.solve()
         monkeypatch.setattr(GrantDecomposition, "solve", failing)
         got = session.solve(market).result
