@@ -19,6 +19,8 @@ from planner.api import coarse_grants, grant_columns, start_at
 from planner.decompose import GrantDecomposition
 from planner.instance.aggregate import aggregate, can_aggregate
 from planner.model import build_model
+from planner.policies import PolicySpec, apply_policy
+from planner.session import Session
 from planner.solve import SolverOptions, compile_lp
 
 FEATURES = "tests/instances/features.yaml"  # 48 h, 12-hour windows, ramps, storage, own supply
@@ -94,3 +96,26 @@ def test_coarse_start_never_moves_the_optimum(spec):
         assume(can_aggregate(inst, 2))
         assert coarse_grants(inst, options) is not None
         assert_same_optimum(planner.solve(inst, DIRECT), planner.solve(inst, options))
+
+
+def test_new_weights_restart_from_their_coarse_optimum():
+    """After the base, a policy with new weights (costs that no kept cuts fit) starts its final
+    stage from its own coarse optimum, not from the base's grants, and still ends at the full
+    LP's optimum; a policy with the base's weights then takes back the base's kept cuts and
+    starts from the best grants so far, with no coarse solve."""
+    from test_policies import TEACHING_POLICIES
+    weights = next(p for p in TEACHING_POLICIES if p and p.name == "weights")
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    session = Session(inst, GRANTS)
+    session.solve()
+    got = session.solve(weights).result
+    granted_mw = coarse_grants(apply_policy(inst, weights), GRANTS)
+    first = session.lp.col_slices["granted_mw"].start
+    names = list(session.index.applicants)
+    assert session.dec.start.tolist() == [granted_mw[names[c - first]]
+                                          for c in session.dec.grants.tolist()]
+    assert_same_optimum(Session(inst, DIRECT).solve(weights).result, got)
+    start = session.dec.start
+    loose = PolicySpec.model_validate({"name": "loose", "export_cap_twh": 1e3})
+    assert session.solve(loose).result.summary["timings_s"]["coarse_s"] == 0
+    assert session.dec.start is start  # no restart
