@@ -138,7 +138,8 @@ def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: Solver
         granted_mw = coarse_grants(inst, options)
         coarse_s = time.perf_counter() - t
         try:
-            dec = GrantDecomposition(lp, grants, options.after(coarse_s))
+            dec = GrantDecomposition(lp, grants, options)
+            dec.solve_s = coarse_s  # within the time limit
             start_at(dec, ix, granted_mw)
             sol = dec.solve()
             sol.timings |= {"coarse_s": coarse_s, "solve_s": sol.timings["solve_s"] + coarse_s}
@@ -146,7 +147,7 @@ def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: Solver
                 block, "storage_level"), lambda _: dec.solve())
         except DecompositionFailed:
             # rows generated so far hold in the full LP too; the time limit covers both
-            spent_s = coarse_s + (dec.solve_s if dec is not None else 0.0)
+            spent_s = dec.solve_s if dec is not None else coarse_s
             options = options.after(spent_s)
     h = to_highs(lp, options)
     try:

@@ -66,6 +66,14 @@ def test_periods_that_do_not_tile_are_refused(period_h):
         aggregate(inst, period_h)
 
 
+def in_grant_order(dec: GrantDecomposition, names: list[str], granted_mw: dict[str, float]
+                   ) -> list[float]:
+    """Grants by applicant (``names`` in model order) in the order of the decomposition's
+    grant columns."""
+    first = dec.lp.col_slices["granted_mw"].start
+    return [granted_mw[names[c - first]] for c in dec.grants.tolist()]
+
+
 def test_coarse_start_is_the_first_point_and_keeps_the_optimum():
     """The 2-h optimum (itself from the 4-h one) becomes the decomposition's first point, grant
     by grant, and the hourly optimum is the full LP's."""
@@ -77,9 +85,7 @@ def test_coarse_start_is_the_first_point_and_keeps_the_optimum():
     lp = compile_lp(m)
     dec = GrantDecomposition(lp, grant_columns(m, lp), options)
     start_at(dec, ix, granted_mw)
-    first = lp.col_slices["granted_mw"].start
-    names = list(ix.applicants)
-    assert dec.start.tolist() == [granted_mw[names[c - first]] for c in dec.grants.tolist()]
+    assert dec.start.tolist() == in_grant_order(dec, list(ix.applicants), granted_mw)
     result = planner.solve(inst, options)
     assert result.summary["timings_s"]["coarse_s"] > 0
     assert_same_optimum(planner.solve(inst, DIRECT), result)
@@ -110,10 +116,8 @@ def test_new_weights_restart_from_their_coarse_optimum():
     session.solve()
     got = session.solve(weights).result
     granted_mw = coarse_grants(apply_policy(inst, weights), GRANTS)
-    first = session.lp.col_slices["granted_mw"].start
-    names = list(session.index.applicants)
-    assert session.dec.start.tolist() == [granted_mw[names[c - first]]
-                                          for c in session.dec.grants.tolist()]
+    assert session.dec.start.tolist() == in_grant_order(session.dec,
+                                                        list(session.index.applicants), granted_mw)
     assert_same_optimum(Session(inst, DIRECT).solve(weights).result, got)
     start = session.dec.start
     loose = PolicySpec.model_validate({"name": "loose", "export_cap_twh": 1e3})
