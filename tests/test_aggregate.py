@@ -123,3 +123,25 @@ def test_new_weights_restart_from_their_coarse_optimum():
     loose = PolicySpec.model_validate({"name": "loose", "export_cap_twh": 1e3})
     assert session.solve(loose).result.summary["timings_s"]["coarse_s"] == 0
     assert session.dec.start is start  # no restart
+
+
+def test_final_stage_after_tiers_keeps_the_last_tiers_grants(monkeypatch):
+    """A tiered policy as a session's first solve: only its first optimised stage starts from
+    the coarse optimum (no best grants yet). The final stage has new costs too, but it keeps
+    the last tier's grants, which keep the tiers' holds that the coarse optimum ignores; the
+    result is the full LP's."""
+    from test_policies import TEACHING_POLICIES
+    tiers = next(p for p in TEACHING_POLICIES if p and p.name == "tiers")
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    with_best: list[bool] = []
+    restart = GrantDecomposition.restart
+
+    def spy(dec: GrantDecomposition, grants: np.ndarray) -> None:
+        with_best.append(dec.best is not None)
+        restart(dec, grants)
+
+    monkeypatch.setattr(GrantDecomposition, "restart", spy)
+    run = Session(inst, GRANTS).solve(tiers)
+    assert [s.skipped for s in run.stages].count(False) >= 2  # a tier optimised, then final
+    assert with_best == [False]
+    assert_same_optimum(Session(inst, DIRECT).solve(tiers).result, run.result)
