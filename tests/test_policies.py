@@ -21,6 +21,7 @@ from test_properties import SETTINGS, instances, scale_of, scaled
 
 import planner
 from planner.cli import cli
+from planner.compare import run_policies, solve_order
 from planner.policies import PolicySpec, load_policies
 from planner.session import Session, firm_supply_mw
 from planner.solve import SolverOptions, run_highs
@@ -164,6 +165,25 @@ def test_warm_resolve_equals_cold_solve(path):
     assert got.summary["objective_nok"] == pytest.approx(
         planner.solve(inst).summary["objective_nok"], rel=1e-9)
 
+
+
+def test_compare_solves_the_policies_near_the_first_right_after_it():
+    """The base first; then those with its weights and only subproblem rows (cap, floor); then
+    the others as given (new weights, tiers, a reserve margin); the rebuilding one (new terms)
+    last. The runs come back in the order given, each with its own policy's optimum."""
+    inst = planner.load_instance(DAY)  # the week's reserve margin cannot hold
+    names = [p.name if p else "base" for p in TEACHING_POLICIES]
+    order = solve_order(inst, TEACHING_POLICIES)
+    assert [names[k] for k in order] == ["base", "cap", "floor", "weights", "tiers", "reserve",
+                                         "terms"]
+    solved: list[str] = []
+    runs = run_policies(inst, TEACHING_POLICIES, SolverOptions(),
+                        progress=lambda name: solved.append(name))
+    assert solved == [names[k] for k in order]
+    assert [r.policy for r in runs] == names
+    for policy, run in zip(TEACHING_POLICIES, runs, strict=True):
+        expected = Session(inst, warm=False).solve(policy).result.summary["objective_nok"]
+        assert run.result.summary["objective_nok"] == pytest.approx(expected, rel=1e-8, abs=1e-4)
 
 def test_limits_hold_in_the_result_tables():
     """Export cap, domestic floor and reserve margin, recomputed from the written tables."""

@@ -41,7 +41,9 @@ from planner.report.tables import (
     atomic_write,
     guard,
     read_saved,
+    rounded,
     unguard,
+    write_csv,
     write_text,
 )
 
@@ -322,6 +324,29 @@ def test_numbers_are_not_guarded(values):
     out = _map_text(df, guard)
     assert out["value_mw"].tolist() == values
     assert out["name"].tolist() == ["'-x"] * len(values)
+
+
+NEAR_TIES = st.builds(lambda k, e, s: s * (k + 0.5 + e) / 1e4, st.integers(0, 10**15),
+                      st.sampled_from([0.0, 1e-12, -1e-12, 1e-9, -1e-9]), st.sampled_from([1, -1]))
+"""Values at or next to a tie of the fourth decimal (x.xxxx5), where rounding is delicate."""
+
+
+@given(st.lists(st.floats() | NEAR_TIES, min_size=1, max_size=50))
+def test_rounded_is_printing_and_parsing_back(values):
+    """``rounded`` gives, bit for bit (the sign of zero too), what printing with four decimals
+    and parsing back gives, for any float: ties and near ties, huge values, NaN, infinities."""
+    x = np.array(values, dtype=float)
+    expected = np.array([float(f"{v:.4f}") for v in values])
+    got = rounded(x)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    finite = ~np.isnan(expected)
+    assert got[finite].tobytes() == expected[finite].tobytes()
+
+
+def test_csv_prints_each_number_rounded_in_its_shortest_form(tmp_path):
+    path = tmp_path / "t.csv"
+    write_csv(pd.DataFrame({"x_mw": [0.1 + 0.2, 1.0, -0.00004, 2.00005, 1 / 3]}), path)
+    assert path.read_text().split() == ["x_mw", "0.3", "1.0", "-0.0", "2.0", "0.3333"]
 
 
 @given(st.lists(st.sampled_from(["=x", "'=x", "''=x", "x", "'x", "-1", ""]), min_size=1,

@@ -16,8 +16,9 @@ import pandas as pd
 from planner.errors import InputError, Problem
 from planner.results import Result
 
-FLOAT_FORMAT = "%.4f"
-"""Every number in the CSV files: four decimals (MW, MWh, NOK/MWh), so runs compare exactly."""
+DECIMALS = 4
+"""Every number in the CSV files is rounded to four decimals (MW, MWh, NOK/MWh) and printed in
+its shortest form (1.5, not 1.5000), so runs compare exactly."""
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M"
 """Hours in the CSV files: ISO 8601 without seconds."""
@@ -88,13 +89,30 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
+def rounded(values: np.ndarray) -> np.ndarray:
+    """Floats rounded to DECIMALS decimals, each exactly as printing it with "%.4f" and parsing
+    that back gives (the double nearest the correctly rounded decimal), at array speed (0.1 s
+    for the Norway year's tables, against 2.8 s through text): q / 10⁴ with q the integer
+    nearest 10⁴ × value, as an IEEE division of two exact integers is the double nearest
+    q / 10⁴. That q is the correct rounding unless 10⁴ × value lies within its own rounding
+    error of a tie (or |value| ≥ 1e11, or not finite): such cells go through the text."""
+    scale = 10.0**DECIMALS
+    with np.errstate(over="ignore", invalid="ignore"):  # those cells go through the text
+        scaled = values * scale
+        out = np.rint(scaled) / scale
+        off_tie = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5)
+        unsure = ~(off_tie > 4 * np.spacing(np.abs(scaled))) | ~(np.abs(values) < 1e11)
+    if unsure.any():
+        out[unsure] = np.char.mod(f"%.{DECIMALS}f", values[unsure]).astype(float)
+    return out
+
+
 def as_written(df: pd.DataFrame) -> pd.DataFrame:
-    """The table as ``read_csv`` will read it back: every float printed with ``FLOAT_FORMAT``
-    and parsed again (correctly rounded both ways)."""
+    """The table as ``read_csv`` will read the CSV file of it back: every float ``rounded``."""
     out = df.copy()
     for c in out.columns:
         if pd.api.types.is_float_dtype(out[c]):
-            out[c] = np.char.mod(FLOAT_FORMAT, out[c].to_numpy()).astype(float)
+            out[c] = rounded(out[c].to_numpy(dtype=float, na_value=np.nan))
     return out
 
 
@@ -133,10 +151,11 @@ def write_text(text: str, path: Path) -> None:
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """One table as CSV: four decimals, ISO hours, text cells guarded against formulas."""
-    safe = _map_text(df, guard)
-    atomic_write(path, lambda p: safe.to_csv(p, index=False, float_format=FLOAT_FORMAT,
-                                              date_format=TIME_FORMAT))
+    """One table as CSV: numbers ``rounded`` to four decimals and printed in their shortest form
+    (pandas prints a float without a format in C, a format string per cell in Python: 3.2
+    against 6.0 s for the Norway year), ISO hours, text cells guarded against formulas."""
+    safe = _map_text(as_written(df), guard)
+    atomic_write(path, lambda p: safe.to_csv(p, index=False, date_format=TIME_FORMAT))
 
 
 def write_json(data: dict, path: Path) -> None:
