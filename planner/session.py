@@ -360,20 +360,19 @@ class Session:
 
     # -- solving --------------------------------------------------------------------------
 
-    def _run(self, keep: bool = True, untiered: bool = True) -> Solution:
+    def _run(self, keep: bool = True, first_stage: bool = True) -> Solution:
         """The optimum of the LP as edited, with the hourly reservoir rows it needs. A
         decomposition that cannot prove one tries once more without its cuts, then hands the
         LP to a full-LP HiGHS instance, which the session keeps from then on. ``keep``: the
         decomposition keeps the cuts for later solves with the same costs (not for a tier's
-        own stage costs, which seldom come back). ``untiered``: a policy's only stage, which
-        starts from the coarse optimum where no kept cuts fit its costs (``_run_decomposed``);
-        not a stage after tiers, whose holds that optimum ignores."""
+        own stage costs, which seldom come back). ``first_stage``: the policy's first stage
+        (tier or final), which may start from the coarse optimum (``_run_decomposed``)."""
         if self.dec is None:
             sol = self._run_full()
         else:
             self.dec.solve_s = 0.0  # the time limit holds for each solve, retry included
             try:
-                sol = self._run_decomposed(keep, untiered)
+                sol = self._run_decomposed(keep, first_stage)
             except DecompositionFailed:
                 # the cuts' rounding may be what failed (feasibility cuts are not exact to the
                 # last NOK): once more from the best grants without them, before the full LP
@@ -410,19 +409,22 @@ class Session:
         self.last_x = x
         return x
 
-    def _run_decomposed(self, keep: bool, untiered: bool) -> Solution:
-        """From the coarse optimum in a first solve, and in an untiered policy's stage with
-        costs that no kept cuts fit (new weights; in compare on the Norway year `market` took
-        10.4 s from it against 75.6 s from the last policy's grants, `value_creation` 61.9
-        against 30.3 s, and compare 477.2 against 619.4 s); else from the best grants so far.
-        Never in the final stage after tiers: the coarse optimum ignores the tiers' holds, and
-        from there the standalone `flexible_mining`'s final stage found no grants that keep
-        them (42 feasibility cuts, then the full LP); the last tier's grants keep them."""
+    def _run_decomposed(self, keep: bool, first_stage: bool) -> Solution:
+        """From the coarse optimum in a first solve, and in a policy's first stage whose costs
+        no kept cuts fit (new weights, or a first tier). In compare on the Norway year `market`
+        took 10.4 s from it against 75.6 s from the last policy's grants, `value_creation`
+        61.9 against 30.3 s, and after `market` `flexible_mining`'s tier 1 86.0 s against
+        157–183 s. Else from the best grants so far: a later stage follows earlier ones, whose
+        grants the coarse optimum ignores. Tiers reached in full fix columns (restarted,
+        `first_come_first_served`'s tiers 19 and 25 took 25.8 and 37.9 s against 14.8 and
+        25.4 s); a tier held by a row cuts the coarse optimum off (restarted, the standalone
+        `flexible_mining`'s final stage found no grants that keep the holds: 42 feasibility
+        cuts, then the full LP), while the last tier's grants keep them."""
         dec = self.dec
         if not self.warm:
             dec.reset()
         first = dec.best is None and dec.start is None
-        if first or (untiered and not dec.knows_costs()):
+        if first or (first_stage and not dec.knows_costs()):
             t = time.perf_counter()
             start_at(dec, self.index, self._coarse_grants(), restart=True)
             coarse_s = time.perf_counter() - t
@@ -484,7 +486,7 @@ class Session:
                 stages = self._tier_stages(inst, policy, cost)
             self._set_costs(cost)
             t0 = time.perf_counter()
-            sol = self._run(untiered=not stages)
+            sol = self._run(first_stage=not stages)
         except InfeasibleError as exc:
             if policy is None:
                 raise
@@ -551,7 +553,7 @@ class Session:
                               time.perf_counter() - t0, 0, skipped=True, probed=probed)
             else:
                 self._set_costs(stage_cost)
-                sol = self._run(keep=False, untiered=False)
+                sol = self._run(keep=False, first_stage=not stages)
                 x = sol.x
                 stage = Stage(tier.label, sol.objective, float(cost[tier.cols] @ x[tier.cols]),
                               time.perf_counter() - t0, _iterations(sol))

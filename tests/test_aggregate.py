@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import write_instance
-from hypothesis import assume, given
+from hypothesis import HealthCheck, assume, given, settings
 from test_decompose import DIRECT, GRANTS, assert_same_optimum
 from test_properties import SETTINGS, instances
 
@@ -91,7 +91,10 @@ def test_coarse_start_is_the_first_point_and_keeps_the_optimum():
     assert_same_optimum(planner.solve(inst, DIRECT), result)
 
 
-@SETTINGS
+# about two in three random instances have an odd horizon or window, which 2-h periods do
+# not tile: filtered out, while the test still runs its 25 examples on the others
+@settings(SETTINGS, suppress_health_check=[*SETTINGS.suppress_health_check,
+                                           HealthCheck.filter_too_much])
 @given(spec=instances())
 def test_coarse_start_never_moves_the_optimum(spec):
     """On random instances whose horizon 2-h periods tile, the 2-h optimum exists and the
@@ -125,23 +128,29 @@ def test_new_weights_restart_from_their_coarse_optimum():
     assert session.dec.start is start  # no restart
 
 
-def test_final_stage_after_tiers_keeps_the_last_tiers_grants(monkeypatch):
-    """A tiered policy as a session's first solve: only its first optimised stage starts from
-    the coarse optimum (no best grants yet). The final stage has new costs too, but it keeps
-    the last tier's grants, which keep the tiers' holds that the coarse optimum ignores; the
-    result is the full LP's."""
-    from test_policies import TEACHING_POLICIES
-    tiers = next(p for p in TEACHING_POLICIES if p and p.name == "tiers")
+def test_only_a_policys_first_stage_restarts_from_its_coarse_optimum(monkeypatch):
+    """After the base, a policy with the miners last (as the Norway `flexible_mining`): its
+    first stage, tier 1 (everything else and trade), has costs no kept cuts fit and starts
+    from the policy's coarse optimum, not from the base's grants. The stages after it keep the
+    last stage's grants: tier 1 is held by a row, which the coarse optimum ignores. The result
+    is the full LP's."""
+    mining_last = PolicySpec.model_validate(
+        {"name": "mining_last", "tiers": [["*", "trade"], ["bitcoin_mining"]]})
     inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
-    with_best: list[bool] = []
+    session = Session(inst, GRANTS)
+    session.solve()
+    restarts: list[tuple[int, bool]] = []  # (policy rows then, best grants then)
     restart = GrantDecomposition.restart
 
     def spy(dec: GrantDecomposition, grants: np.ndarray) -> None:
-        with_best.append(dec.best is not None)
+        restarts.append((len(session.policy_rows), dec.best is not None))
         restart(dec, grants)
 
     monkeypatch.setattr(GrantDecomposition, "restart", spy)
-    run = Session(inst, GRANTS).solve(tiers)
-    assert [s.skipped for s in run.stages].count(False) >= 2  # a tier optimised, then final
-    assert with_best == [False]
-    assert_same_optimum(Session(inst, DIRECT).solve(tiers).result, run.result)
+    run = session.solve(mining_last)
+    assert [(s.skipped, s.hold_row is not None) for s in run.stages[:1]] == [(False, True)]
+    assert restarts == [(0, True)]
+    assert session.dec.start.tolist() == in_grant_order(
+        session.dec, list(session.index.applicants),
+        coarse_grants(apply_policy(inst, mining_last), GRANTS))
+    assert_same_optimum(Session(inst, DIRECT).solve(mining_last).result, run.result)
