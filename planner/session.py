@@ -413,7 +413,7 @@ class Session:
         """From the coarse optimum in a first solve, and in a policy's first stage whose costs
         no kept cuts fit (new weights, or a first tier). In compare on the Norway year `market`
         took 10.4 s from it against 75.6 s from the last policy's grants, `value_creation`
-        61.9 against 30.3 s, and after `market` `flexible_mining`'s tier 1 86.0 s against
+        61.9 against 30.3 s, and after `market` `flexible_mining`'s tier 1 86–134 s against
         157–183 s. Else from the best grants so far: a later stage follows earlier ones, whose
         grants the coarse optimum ignores. Tiers reached in full fix columns (restarted,
         `first_come_first_served`'s tiers 19 and 25 took 25.8 and 37.9 s against 14.8 and
