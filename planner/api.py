@@ -29,6 +29,7 @@ from planner.solve import (
     run_highs,
     solve_staged,
     to_highs,
+    whole_solve,
     write_mps,
 )
 
@@ -183,7 +184,8 @@ def solve(inst: Instance, options: SolverOptions | None = None,
     t2 = time.perf_counter()
     timings.update(build_s=t1 - t0, compile_s=t2 - t1)
     try:
-        sol = _solve_lp(inst, m, ix, lp, options)
+        with whole_solve(options):
+            sol = _solve_lp(inst, m, ix, lp, options)
     finally:
         if mps_path is not None:  # the last LP handed to HiGHS, also when it failed
             t = time.perf_counter()

@@ -60,7 +60,7 @@ def solve_order(inst: Instance, policies: list[PolicySpec | None]) -> list[int]:
     `domestic_first` took 0.7 s right after `status_quo`, against 29.0 s after
     `flexible_mining`); then the others as given. Not tiers (new stage costs), nor a reserve
     margin: its rows on the grants cut the first policy's grants off, and the grants move far
-    (`reserve_margin` took 37.1 s right after `domestic_first`, against 21.6 s last, and
+    (`reserve_margin` took 37.1 s right after `domestic_first`, against 5.4–10.2 s last, and
     `flexible_mining` had not finished 260 s after it). Policies that change connection terms (and
     so rebuild the model) come after all that keep the built structure. The order changes
     only the time: each policy's optimum is proved, whatever ran before."""

@@ -50,6 +50,7 @@ from planner.solve import (
     run_highs,
     solve_staged,
     to_highs,
+    whole_solve,
 )
 
 
@@ -367,22 +368,23 @@ class Session:
         decomposition keeps the cuts for later solves with the same costs (not for a tier's
         own stage costs, which seldom come back). ``first_stage``: the policy's first stage
         (tier or final), which may start from the coarse optimum (``_run_decomposed``)."""
-        if self.dec is None:
-            sol = self._run_full()
-        else:
-            self.dec.solve_s = 0.0  # the time limit holds for each solve, retry included
-            try:
-                sol = self._run_decomposed(keep, first_stage)
-            except DecompositionFailed:
-                # the cuts' rounding may be what failed (feasibility cuts are not exact to the
-                # last NOK): once more from the best grants without them, before the full LP
-                self.dec.forget(pools=True)
-                try:
-                    sol = self._run_decomposed(keep, False)
-                except DecompositionFailed:
-                    sol = self._leave_decomposition()
+        with whole_solve(self.options):
+            sol = self._run_full() if self.dec is None else self._run_or_retry(keep, first_stage)
         self.last_x = sol.x
         return sol
+
+    def _run_or_retry(self, keep: bool, first_stage: bool) -> Solution:
+        self.dec.solve_s = 0.0  # the time limit holds for each solve, retry included
+        try:
+            return self._run_decomposed(keep, first_stage)
+        except DecompositionFailed:
+            # the cuts' rounding may be what failed (feasibility cuts are not exact to the
+            # last NOK): once more from the best grants without them, before the full LP
+            self.dec.forget(pools=True)
+            try:
+                return self._run_decomposed(keep, False)
+            except DecompositionFailed:
+                return self._leave_decomposition()
 
     def _leave_decomposition(self) -> Solution:
         """Solve the LP as edited so far in a full-LP HiGHS instance, within what is left of

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
@@ -319,6 +321,21 @@ def solve_staged(h: highspy.Highs, lp: CompiledLP, staged: np.ndarray,
         sol.timings = timings | {"stage2_s": sol.timings["solve_s"],
                                  "solve_s": sum(timings.values()) + sol.timings["solve_s"]}
     return sol
+
+
+@contextmanager
+def whole_solve(options: SolverOptions) -> Iterator[None]:
+    """A SolverLimitError at the time limit also gives the seconds of the whole solve: the
+    decomposition runs HiGHS many times, each within what is left of the limit, and the last
+    run's seconds alone would mislead."""
+    start = time.perf_counter()
+    try:
+        yield
+    except SolverLimitError as exc:
+        if options.time_limit_s is None:
+            raise
+        raise SolverLimitError(f"{exc}; the whole solve took {time.perf_counter() - start:.1f} s "
+                               f"against the time limit of {options.time_limit_s:g} s") from None
 
 
 def run_highs(h: highspy.Highs, lp: CompiledLP) -> Solution:

@@ -159,6 +159,18 @@ def test_points_after_the_first_are_warm():
     assert warm < cold.iterations
 
 
+
+@pytest.mark.parametrize("solve", [lambda inst, o: planner.solve(inst, o),
+                                   lambda inst, o: Session(inst, o).solve()],
+                         ids=["solve", "session"])
+def test_time_limit_names_the_whole_solve(solve):
+    """The decomposition runs HiGHS many times; at the time limit the error gives the seconds
+    of the whole solve, not only of the last HiGHS run, and nothing is returned."""
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    with pytest.raises(planner.SolverLimitError,
+                       match=r"the whole solve took \d+\.\d s against the time limit of 0 s$"):
+        solve(inst, replace(GRANTS, time_limit_s=0.0))
+
 def test_cli_method_grants(tmp_path):
     path = "instances/teaching/two-zones-week.yaml"
     runs = {m: run_cli("solve", path, "--out", tmp_path / m, "--method", m, "--formats", "csv",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import highspy
 import invariants as inv
@@ -100,6 +101,7 @@ def test_time_limit_exits_5_and_writes_nothing(runs):
     warning, error = res.stderr.splitlines()
     assert warning.startswith("warning: ") and "zones[2]: firm demand exceeds" in warning
     assert error.startswith("error: ") and "time limit" in error.lower()
+    assert re.search(r"the whole solve took \d+\.\d s against the time limit of 0 s$", error)
     assert_no_traceback(res.stderr)
     assert not (tmp / "limited").exists()
 

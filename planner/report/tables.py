@@ -90,12 +90,13 @@ os.umask(_UMASK)
 
 
 def rounded(values: np.ndarray) -> np.ndarray:
-    """Floats rounded to DECIMALS decimals, each exactly as printing it with "%.4f" and parsing
-    that back gives (the double nearest the correctly rounded decimal), at array speed (0.1 s
-    for the Norway year's tables, against 2.8 s through text): q / 10⁴ with q the integer
-    nearest 10⁴ × value, as an IEEE division of two exact integers is the double nearest
-    q / 10⁴. That q is the correct rounding unless 10⁴ × value lies within its own rounding
-    error of a tie (or |value| ≥ 1e11, or not finite): such cells go through the text."""
+    """Floats rounded to DECIMALS decimals, each exactly as printing it with that many decimals
+    and parsing the text back gives (the double nearest the correctly rounded decimal), at
+    array speed (0.1 s for the Norway year's tables, against 2.8 s through text): q / 10⁴
+    with q the integer nearest 10⁴ × value, as an IEEE division of two exact integers (below
+    2⁵³ for |value| < 1e11) is the double nearest q / 10⁴. That q is the correct rounding
+    unless 10⁴ × value lies within its own rounding error of a tie: such cells, and those of
+    |value| ≥ 1e11 or not finite, go through the text."""
     scale = 10.0**DECIMALS
     with np.errstate(over="ignore", invalid="ignore"):  # those cells go through the text
         scaled = values * scale
