@@ -66,7 +66,7 @@ FIRST_POINT_TRIES = 20
 START_RADIUS = 0.25
 """First trust-region half-width, as a share of each grant's range (measured on the Norway
 year: 0.25 reaches the optimum in about 23 points from the requests)."""
-START_RADIUS_REBUILT = 1 / 16
+START_RADIUS_REBUILT = 1 / 32
 """First half-width from ``start`` (an earlier model's optimum, after a policy with new
 connection terms, or the coarse optimum): large steps from a point already near the optimum
 cost 30–60 s each on the Norway year; from the coarse optimum, 1/4, 1/8 and 1/32 took 72, 56
