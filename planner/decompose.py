@@ -73,8 +73,9 @@ cost 30–60 s each on the Norway year; from the coarse optimum, 1/4, 1/8 and 1/
 and 48 s against 55 s with 1/16 (session 9, README, Performance). In session 10 1/32 took the
 same solve to 19 points and 175 951 iterations in 37.6 s of hourly solve, against 18 points
 and 182 906 iterations in 55.4 s with 1/16 (cheaper iterations, one row-generation round
-instead of two); compare took 393.2 s against 381.1–472.7 s (status quo 48.5 s against
-66.0–78.2 s; `first_come_first_served` 126.6 s against 99.8–108.3 s).
+instead of two; 1/64: 16 points, 176 643 iterations, 55.8 s); compare took 393.2 s against
+381.1–472.7 s (status quo 48.5 s against 66.0–78.2 s; `first_come_first_served` 126.6 s
+against 99.8–108.3 s).
 Measured on the same model's best grants, not on a rebuilt one (none of the Norway policies
 changes connection terms): from the `market` optimum, `flexible_mining`'s first stage took
 117 s with 1/16 against 230 s with 1/4, but after new weights 1/16 made `value_creation` and
