@@ -10,6 +10,7 @@ from pathlib import Path
 import highspy
 import numpy as np
 
+from planner.background import CoarseStart, pays_off
 from planner.decompose import DecompositionFailed, GrantDecomposition
 from planner.diagnose import MAX_MODEL_SIZE, iis_members, iis_text, size_problem
 from planner.errors import InfeasibleError, InputError, PlannerError
@@ -70,6 +71,13 @@ def coarse_grants(inst: Instance, options: SolverOptions) -> dict[str, float] | 
     return dict(zip(ix.applicants, dec.best.x[cols].tolist(), strict=True))
 
 
+def timed_coarse_grants(inst: Instance, options: SolverOptions
+                        ) -> tuple[dict[str, float] | None, float]:
+    """``coarse_grants`` and the seconds they took."""
+    start = time.perf_counter()
+    return coarse_grants(inst, options), time.perf_counter() - start
+
+
 def start_at(dec: GrantDecomposition, ix: ModelIndex, granted_mw: dict[str, float] | None,
              restart: bool = False) -> None:
     """Make grants by applicant (MW; None: none) the decomposition's first point while it has
@@ -118,37 +126,46 @@ def add_violated_rows(lp: CompiledLP, ix: ModelIndex, sol: Solution,
     return sol
 
 
+def may_decompose(inst: Instance, options: SolverOptions) -> bool:
+    """``decomposes`` as far as it can be told before the LP is built."""
+    if options.method != "auto":
+        return options.method == "grants"
+    return inst.hours >= DECOMPOSE_MIN_HOURS and not options.staged
+
+
 def decomposes(inst: Instance, lp: CompiledLP, grants: np.ndarray, options: SolverOptions) -> bool:
     """Is the LP solved by grant decomposition (SolverOptions.method)?"""
     if options.method != "auto":
         return options.method == "grants"
     free = np.count_nonzero(lp.col_upper[grants] > lp.col_lower[grants])
-    return free > 0 and inst.hours >= DECOMPOSE_MIN_HOURS and not options.staged
+    return free > 0 and may_decompose(inst, options)
 
 
-def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: SolverOptions
-              ) -> Solution:
+def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: SolverOptions,
+              coarse: CoarseStart) -> Solution:
     """The optimum, by grant decomposition where it applies (falling back to the full LP where
     it cannot prove one, planner/decompose.py), with the hourly reservoir rows generated. An
-    infeasible full LP raises InfeasibleError naming HiGHS's irreducible infeasible set."""
+    infeasible full LP raises InfeasibleError naming HiGHS's irreducible infeasible set.
+    ``coarse``: the decomposition's first point, begun before the LP was built."""
     grants, refined = grant_columns(m, lp), set()
     spent_s = 0.0
     if decomposes(inst, lp, grants, options):
         dec = None
         t = time.perf_counter()
-        granted_mw = coarse_grants(inst, options)
-        coarse_s = time.perf_counter() - t
+        granted_mw, coarse_s = coarse.result()
+        wait_s = time.perf_counter() - t  # the part of coarse_s after the build
         try:
             dec = GrantDecomposition(lp, grants, options)
-            dec.solve_s = coarse_s  # within the time limit
+            dec.solve_s = wait_s  # within the time limit
             start_at(dec, ix, granted_mw)
             sol = dec.solve()
-            sol.timings |= {"coarse_s": coarse_s, "solve_s": sol.timings["solve_s"] + coarse_s}
+            sol.timings |= {"coarse_s": coarse_s, "coarse_wait_s": wait_s,
+                            "solve_s": sol.timings["solve_s"] + wait_s}
             return add_violated_rows(lp, ix, sol, refined, lambda block: dec.append(
                 block, "storage_level"), lambda _: dec.solve())
         except DecompositionFailed:
             # rows generated so far hold in the full LP too; the time limit covers both
-            spent_s = dec.solve_s if dec is not None else coarse_s
+            spent_s = dec.solve_s if dec is not None else wait_s
             options = options.after(spent_s)
     h = to_highs(lp, options)
     try:
@@ -175,22 +192,24 @@ def solve(inst: Instance, options: SolverOptions | None = None,
     if too_large:
         raise InputError([too_large])
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    m, ix = build_model(inst)
-    t1 = time.perf_counter()
-    lp = compile_lp(m)
-    if not unserved and "unserved_mw" in lp.col_slices:
-        lp.col_upper[lp.col_slices["unserved_mw"]] = 0.0
-    t2 = time.perf_counter()
-    timings.update(build_s=t1 - t0, compile_s=t2 - t1)
-    try:
-        with whole_solve(options):
-            sol = _solve_lp(inst, m, ix, lp, options)
-    finally:
-        if mps_path is not None:  # the last LP handed to HiGHS, also when it failed
-            t = time.perf_counter()
-            write_mps(m, lp, Path(mps_path), options)
-            timings["mps_s"] = time.perf_counter() - t
+    background = may_decompose(inst, options) and pays_off(inst)
+    with CoarseStart(inst, options, background) as coarse:  # on a second core beside the build
+        t0 = time.perf_counter()
+        m, ix = build_model(inst)
+        t1 = time.perf_counter()
+        lp = compile_lp(m)
+        if not unserved and "unserved_mw" in lp.col_slices:
+            lp.col_upper[lp.col_slices["unserved_mw"]] = 0.0
+        t2 = time.perf_counter()
+        timings.update(build_s=t1 - t0, compile_s=t2 - t1)
+        try:
+            with whole_solve(options):
+                sol = _solve_lp(inst, m, ix, lp, options, coarse)
+        finally:
+            if mps_path is not None:  # the last LP handed to HiGHS, also when it failed
+                t = time.perf_counter()
+                write_mps(m, lp, Path(mps_path), options)
+                timings["mps_s"] = time.perf_counter() - t
     timings.update(sol.timings)
     t3 = time.perf_counter()
     result = build_result(m, ix, sol, timings)

@@ -134,7 +134,7 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
                                        "instance; leave out --policy")
             from planner.session import Session
 
-            result = Session(inst, options).solve(policies[0]).result
+            result = Session(inst, options, first=policies[0]).solve(policies[0]).result
         else:
             result = solve_instance(inst, options, mps_path=write_mps, unserved=not no_unserved,
                                     max_size=max_size or MAX_MODEL_SIZE)

@@ -44,9 +44,10 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
                  progress: Callable[[str], None] | None = None) -> list[PolicyRun]:
     """Solve every policy in one session, in ``solve_order``, and return the runs in the order
     given. ``warm=False`` solves each from scratch (same answers; for checks and benchmarks)."""
-    session = Session(inst, options, warm=warm)
+    order = solve_order(inst, policies)
+    session = Session(inst, options, warm=warm, first=policies[order[0]] if order else None)
     runs: dict[int, PolicyRun] = {}
-    for k in solve_order(inst, policies):
+    for k in order:
         runs[k] = session.solve(policies[k])
         if progress:
             progress(runs[k].policy)

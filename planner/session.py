@@ -27,12 +27,13 @@ import numpy as np
 
 from planner.api import (
     add_violated_rows,
-    coarse_grants,
     decomposes,
     grant_columns,
+    may_decompose,
     resolver,
     start_at,
 )
+from planner.background import CoarseStart, pays_off
 from planner.decompose import DecompositionFailed, GrantDecomposition
 from planner.errors import InfeasibleError, SolverError, SolverLimitError, UnboundedError
 from planner.instance.instance import Applicant, Instance
@@ -117,7 +118,10 @@ class PolicyRun:
 class Session:
     """An instance's LP, built once, that solves policy after policy from the last basis."""
 
-    def __init__(self, inst: Instance, options: SolverOptions | None = None, warm: bool = True):
+    def __init__(self, inst: Instance, options: SolverOptions | None = None, warm: bool = True,
+                 first: PolicySpec | None = None):
+        """``first``: the policy to be solved first (None: the base instance), whose coarse
+        optimum a child process computes while the LP is built (planner/background.py)."""
         self.base = inst
         self.options = options or SolverOptions()
         self.warm = warm
@@ -125,10 +129,14 @@ class Session:
         self.builds = 0
         self.inst = inst
         """The instance of the policy being solved."""
-        self._coarse: tuple[Instance, dict[str, float] | None] | None = None
-        """The last policy instance whose coarse optimum was computed, and that optimum."""
-        self.coarse_s = 0.0
-        """Seconds the current policy spent on its coarse optimum (part of its stages')."""
+        background = may_decompose(inst, self.options) and pays_off(inst)
+        self._first = (first, CoarseStart(apply_policy(inst, first), self.options, background))
+        """The first policy and its coarse optimum, until a solve takes it up."""
+        self._coarse: tuple[Instance, CoarseStart] | None = None
+        """The last policy instance whose coarse optimum was asked for, and that optimum."""
+        self.coarse_s = self.coarse_wait_s = 0.0
+        """Seconds the current policy's coarse optimum took, and the seconds its stages waited
+        for it (part of theirs)."""
         self._build(inst)
 
     def _build(self, inst: Instance, granted_mw: dict[str, float] | None = None) -> None:
@@ -429,9 +437,9 @@ class Session:
         if first or (first_stage and not dec.knows_costs()):
             t = time.perf_counter()
             start_at(dec, self.index, self._coarse_grants(), restart=True)
-            coarse_s = time.perf_counter() - t
-            dec.solve_s += coarse_s  # within the time limit
-            self.coarse_s += coarse_s
+            wait_s = time.perf_counter() - t
+            dec.solve_s += wait_s  # within the time limit
+            self.coarse_wait_s += wait_s
         sol = add_violated_rows(self.lp, self.index, dec.solve(keep), self.refined, dec.append,
                                 lambda _: dec.solve(keep))
         sol.lp = self.lp  # the model's bounds, not the policy's edits, label binding limits
@@ -440,8 +448,9 @@ class Session:
     def _coarse_grants(self) -> dict[str, float] | None:
         """The current policy's coarse optimum (``coarse_grants``), computed once per policy."""
         if self._coarse is None or self._coarse[0] is not self.inst:
-            self._coarse = (self.inst, coarse_grants(self.inst, self.options))
-        return self._coarse[1]
+            self._coarse = (self.inst, CoarseStart(self.inst, self.options, background=False))
+        granted_mw, self.coarse_s = self._coarse[1].result()
+        return granted_mw
 
     def _run_full(self) -> Solution:
         if not self.warm:
@@ -474,7 +483,13 @@ class Session:
         stage is proven optimal; nothing partial is returned."""
         start = time.perf_counter()
         self.inst = inst = apply_policy(self.base, policy)
-        self.coarse_s = 0.0
+        self.coarse_s = self.coarse_wait_s = 0.0
+        if self._first is not None:
+            if self._first[0] is policy:
+                self._coarse = (inst, self._first[1])
+            else:
+                self._first[1].close()  # a child whose policy was not solved first
+            self._first = None
         rebuilt = structure_key(inst) != self.structure
         if rebuilt:
             self._build(inst, self._granted_mw())
@@ -499,7 +514,7 @@ class Session:
         stages.append(Stage("final", sol.objective, sol.objective, time.perf_counter() - t0,
                             _iterations(sol)))
         timings = {"build_s": self.build_s, "solve_s": sum(s.seconds for s in stages),
-                   "coarse_s": self.coarse_s}
+                   "coarse_s": self.coarse_s, "coarse_wait_s": self.coarse_wait_s}
         self.build_s = 0.0
         result = build_result(self.model, ModelIndex(inst), sol, timings)
         result.summary["policy"] = {

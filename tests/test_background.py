@@ -1,0 +1,70 @@
+"""The coarse optimum computed in a child process while the hourly LP is built
+(planner/background.py): the same grants as in the process itself, no start (and a warning)
+when the child fails, and the same optimum through ``planner.solve`` and a session."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from test_decompose import DIRECT, GRANTS, assert_same_optimum
+
+import planner
+import planner.api
+import planner.session
+from planner.api import coarse_grants
+from planner.background import CoarseStart
+from planner.policies import PolicySpec
+from planner.session import Session
+
+WEEK = "instances/teaching/two-zones-week.yaml"  # 168 h: 4-h and 24-h periods tile it
+
+
+def test_the_child_gives_the_grants_computed_in_process():
+    """Grant by grant, bit for bit: JSON prints floats so that they read back exactly."""
+    inst = planner.load_instance(WEEK)
+    with CoarseStart(inst, GRANTS, background=True) as coarse:
+        assert coarse._child is not None  # the child runs while the caller goes on
+        granted_mw, seconds = coarse.result()
+    assert granted_mw is not None and granted_mw == coarse_grants(inst, GRANTS)
+    assert seconds > 0
+    assert coarse.result() == (granted_mw, seconds)  # asked again: the same, not recomputed
+
+
+def test_a_failed_child_gives_no_start_and_says_so(monkeypatch):
+    """A child that exits with an error (here: no Python at all) leaves the decomposition to
+    start from the requests, with a warning that quotes the child's error output."""
+    inst = planner.load_instance(WEEK)
+    monkeypatch.setattr(sys, "executable", "false")
+    with CoarseStart(inst, GRANTS, background=True) as coarse, \
+            pytest.warns(RuntimeWarning, match="coarse optimum's process failed"):
+        granted_mw, _ = coarse.result()
+    assert granted_mw is None
+
+
+def test_no_child_without_coarse_periods_that_tile():
+    inst = planner.load_instance(WEEK)
+    options = planner.SolverOptions(method="grants", coarse_periods_h=(5,))  # 5 h: 168 h no
+    with CoarseStart(inst, options, background=True) as coarse:
+        assert coarse._child is None and coarse.result()[0] is None
+
+
+def test_solve_and_session_from_the_child_keep_the_optimum(monkeypatch):
+    """With the child used for the week too (it pays off only from 2 000 h), ``planner.solve``
+    and a session's first policy start from its grants and end at the full LP's optimum; the
+    summary tells how long the coarse optimum took and how long the solve waited for it."""
+    monkeypatch.setattr(planner.api, "pays_off", lambda inst: True)
+    monkeypatch.setattr(planner.session, "pays_off", lambda inst: True)
+    inst = planner.load_instance(WEEK)
+    result = planner.solve(inst, GRANTS)
+    timings = result.summary["timings_s"]
+    assert timings["coarse_s"] > 0 and 0 <= timings["coarse_wait_s"] <= timings["solve_s"]
+    assert_same_optimum(planner.solve(inst, DIRECT), result)
+
+    export_cap = PolicySpec.model_validate({"name": "export_cap", "export_cap_twh": 0.01})
+    session = Session(inst, GRANTS, first=export_cap)
+    child = session._first[1]
+    assert child._child is not None
+    run = session.solve(export_cap)
+    assert session._coarse[1] is child and run.result.summary["timings_s"]["coarse_s"] > 0
+    assert_same_optimum(Session(inst, DIRECT).solve(export_cap).result, run.result)
