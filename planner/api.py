@@ -10,7 +10,7 @@ from pathlib import Path
 import highspy
 import numpy as np
 
-from planner.background import CoarseStart, pays_off
+from planner.background import CoarseStarts, pays_off
 from planner.decompose import DecompositionFailed, GrantDecomposition
 from planner.diagnose import MAX_MODEL_SIZE, iis_members, iis_text, size_problem
 from planner.errors import InfeasibleError, InputError, PlannerError
@@ -142,7 +142,7 @@ def decomposes(inst: Instance, lp: CompiledLP, grants: np.ndarray, options: Solv
 
 
 def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: SolverOptions,
-              coarse: CoarseStart) -> Solution:
+              coarse: CoarseStarts) -> Solution:
     """The optimum, by grant decomposition where it applies (falling back to the full LP where
     it cannot prove one, planner/decompose.py), with the hourly reservoir rows generated. An
     infeasible full LP raises InfeasibleError naming HiGHS's irreducible infeasible set.
@@ -152,7 +152,7 @@ def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: Solver
     if decomposes(inst, lp, grants, options):
         dec = None
         t = time.perf_counter()
-        granted_mw, coarse_s = coarse.result()
+        granted_mw, coarse_s = coarse.result(0)
         wait_s = time.perf_counter() - t  # the part of coarse_s after the build
         try:
             dec = GrantDecomposition(lp, grants, options)
@@ -193,7 +193,7 @@ def solve(inst: Instance, options: SolverOptions | None = None,
         raise InputError([too_large])
     timings: dict[str, float] = {}
     background = may_decompose(inst, options) and pays_off(inst)
-    with CoarseStart(inst, options, background) as coarse:  # on a second core beside the build
+    with CoarseStarts(inst, options, [None], background) as coarse:  # on a second core beside the build
         t0 = time.perf_counter()
         m, ix = build_model(inst)
         t1 = time.perf_counter()

@@ -1,12 +1,13 @@
-"""The decomposition's first point (planner/api.py ``coarse_grants``) computed in a child Python
-process while the hourly LP is built.
+"""The decomposition's first points (planner/api.py ``coarse_grants``) computed in a child
+Python process while this one builds and solves the hourly LP: for ``planner.solve`` the
+instance's, for a session the coarse optima of the policies it will solve, in that order.
 
 Why a process and not a thread: the build is pure Python and holds the GIL. Beside it, a thread
 computing the coarse optimum waits for the GIL each time one of its HiGHS runs returns; on the
 Norway year (2 cores) the build then took 15.3 s instead of 9.6 s and the coarse optimum
 26.0 s instead of 11.6 s, slower in all than one after the other. The child receives the
-instance and the options pickled in a temporary file and prints the grants as JSON (floats
-round-trip exactly).
+instance, options and policies pickled in a temporary file and prints one JSON line per policy
+as soon as its grants are known (JSON floats read back exactly).
 """
 
 from __future__ import annotations
@@ -24,19 +25,15 @@ from pathlib import Path
 import planner
 from planner.instance.aggregate import can_aggregate
 from planner.instance.instance import Instance
+from planner.policies import PolicySpec, apply_policy
 from planner.solve import SolverOptions
 
 BACKGROUND_MIN_HOURS = 2000
-"""Instances of at least this many hours compute the coarse optimum in a child process; below,
+"""Instances of at least this many hours compute the coarse optima in a child process; below,
 the hourly build takes less time than the child needs to start (about 2 s to import Pyomo and
-the planner), so the coarse optimum is computed in the process itself when it is asked for."""
+the planner), so each coarse optimum is computed in the process itself when it is asked for."""
 
 Grants = dict[str, float] | None
-
-
-def needs_coarse(inst: Instance, options: SolverOptions) -> bool:
-    """Is there a coarse optimum to compute (coarse periods that tile the instance)?"""
-    return bool(options.coarse_periods_h) and can_aggregate(inst, options.coarse_periods_h[0])
 
 
 def pays_off(inst: Instance) -> bool:
@@ -44,17 +41,29 @@ def pays_off(inst: Instance) -> bool:
     return inst.hours >= BACKGROUND_MIN_HOURS
 
 
-class CoarseStart:
-    """The coarse optimum of an instance: with ``background``, begun at once in a child
-    process; else computed in this process when first asked for. As a context manager it stops
-    a child whose result was not asked for."""
+def needs_coarse(inst: Instance, options: SolverOptions) -> bool:
+    """Is there a coarse optimum to compute (coarse periods that tile the instance)? Policies
+    change neither the horizon nor the windows, so the base instance tells for all."""
+    return bool(options.coarse_periods_h) and can_aggregate(inst, options.coarse_periods_h[0])
 
-    def __init__(self, inst: Instance, options: SolverOptions, background: bool):
-        self.inst, self.options = inst, options
+
+class CoarseStarts:
+    """The coarse optimum of each policy (None: the base instance) of a list: with
+    ``background``, all computed in order by one child process begun at once; else each in this
+    process when first asked for. As a context manager it stops a child still running."""
+
+    def __init__(self, base: Instance, options: SolverOptions,
+                 policies: list[PolicySpec | None], background: bool):
+        self.base, self.options, self.policies = base, options, policies
+        self._results: list[tuple[Grants, float]] = []
+        """The results read from the child so far, in the policies' order."""
+        self._known: dict[int, tuple[Grants, float]] = {}
         self._child: subprocess.Popen | None = None
         self._input: Path | None = None
-        self._result: tuple[Grants, float] | None = None
-        if background and needs_coarse(inst, options):
+        self._errors = None
+        """The child's error output: a file, as a full pipe would block a child that writes
+        much of it while this process waits for its next line."""
+        if background and needs_coarse(base, options):
             self._start()
 
     def _start(self) -> None:
@@ -62,47 +71,59 @@ class CoarseStart:
         fd, name = tempfile.mkstemp(prefix="planner-coarse-", suffix=".pickle")
         self._input = Path(name)
         with os.fdopen(fd, "wb") as f:
-            pickle.dump((self.inst, self.options), f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((self.base, self.options, self.policies), f,
+                        protocol=pickle.HIGHEST_PROTOCOL)
         # the child imports this very planner, also when it is not installed
         source = str(Path(planner.__file__).resolve().parents[1])
         env = os.environ | {"PYTHONPATH": os.pathsep.join(
             p for p in (source, os.environ.get("PYTHONPATH")) if p)}
+        self._errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close)
         self._child = subprocess.Popen(
             [sys.executable, "-m", "planner.background", name], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=self._errors, text=True)
 
-    def result(self) -> tuple[Grants, float]:
-        """The coarse grants (MW by applicant; None: no coarse optimum) and the seconds they
-        took (computed once). A child that fails gives None with a warning: the hourly LP is
-        then solved from the requests, slower but to the same optimum."""
-        if self._result is None:
-            self._result = self._compute()
-        return self._result
+    def result(self, k: int) -> tuple[Grants, float]:
+        """The k-th policy's coarse grants (MW by applicant; None: no coarse optimum) and the
+        seconds they took, computed once. A child that fails gives None with a warning: the
+        hourly LP is then solved from the requests, slower but to the same optimum."""
+        if k not in self._known:
+            self._known[k] = self._compute(k)
+        return self._known[k]
 
-    def _compute(self) -> tuple[Grants, float]:
+    def _compute(self, k: int) -> tuple[Grants, float]:
         if self._child is None:
             from planner.api import timed_coarse_grants  # planner.api uses this module
-            return timed_coarse_grants(self.inst, self.options)
-        out, err = self._child.communicate()
-        self.close()
-        if self._child.returncode != 0:
-            warnings.warn("the coarse optimum's process failed, so the decomposition starts "
-                          f"from the requests: {err.strip()[-2000:]}", RuntimeWarning,
-                          stacklevel=3)
-            return None, time.perf_counter() - self.started
-        answer = json.loads(out)
-        return answer["granted_mw"], answer["seconds"]
+            return timed_coarse_grants(apply_policy(self.base, self.policies[k]), self.options)
+        while len(self._results) <= k:
+            line = self._child.stdout.readline()
+            if not line:
+                return self._failed()
+            answer = json.loads(line)
+            self._results.append((answer["granted_mw"], answer["seconds"]))
+        return self._results[k]
+
+    def _failed(self) -> tuple[Grants, float]:
+        self._child.wait()
+        self._errors.seek(0)
+        err = self._errors.read()
+        warnings.warn("the coarse optimum's process failed, so the decomposition starts from "
+                      f"the requests: {err.strip()[-2000:]}", RuntimeWarning, stacklevel=4)
+        return None, time.perf_counter() - self.started
 
     def close(self) -> None:
-        """Stop the child if it still runs, and remove its input."""
-        if self._child is not None and self._child.poll() is None:
-            self._child.kill()
-            self._child.wait()
+        """Stop the child if it still runs and remove its files; results not read by then are
+        computed in this process if asked for."""
+        if self._child is not None:
+            if self._child.poll() is None:
+                self._child.kill()
+            self._child.communicate()
+            self._child = None
+            self._errors.close()
         if self._input is not None:
             self._input.unlink(missing_ok=True)
             self._input = None
 
-    def __enter__(self) -> CoarseStart:
+    def __enter__(self) -> CoarseStarts:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -110,14 +131,16 @@ class CoarseStart:
 
 
 def main(input_path: str) -> None:
-    """The child: read the pickled instance and options, print the coarse grants as JSON."""
+    """The child: read the pickled instance, options and policies; print each policy's coarse
+    grants as one JSON line."""
     from planner.api import timed_coarse_grants
 
     with open(input_path, "rb") as f:
-        inst, options = pickle.load(f)
+        base, options, policies = pickle.load(f)
     os.unlink(input_path)
-    granted_mw, seconds = timed_coarse_grants(inst, options)
-    json.dump({"granted_mw": granted_mw, "seconds": seconds}, sys.stdout)
+    for policy in policies:
+        granted_mw, seconds = timed_coarse_grants(apply_policy(base, policy), options)
+        print(json.dumps({"granted_mw": granted_mw, "seconds": seconds}), flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 infeasible, 4 unbounded,
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -134,7 +135,8 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
                                        "instance; leave out --policy")
             from planner.session import Session
 
-            result = Session(inst, options, first=policies[0]).solve(policies[0]).result
+            with Session(inst, options, upcoming=policies[:1]) as session:
+                result = session.solve(policies[0]).result
         else:
             result = solve_instance(inst, options, mps_path=write_mps, unserved=not no_unserved,
                                     max_size=max_size or MAX_MODEL_SIZE)
@@ -380,4 +382,16 @@ def schema(policies: bool) -> None:
 
 
 def main() -> None:
-    cli()
+    """The console script. When the command is done (every file written and closed), leave
+    without tearing down the interpreter: freeing the built LP's millions of Pyomo objects
+    took 3.4 s on the Norway year."""
+    try:
+        cli()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    if isinstance(code, str):
+        click.echo(code, err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else int(code is not None))

@@ -45,12 +45,12 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
     """Solve every policy in one session, in ``solve_order``, and return the runs in the order
     given. ``warm=False`` solves each from scratch (same answers; for checks and benchmarks)."""
     order = solve_order(inst, policies)
-    session = Session(inst, options, warm=warm, first=policies[order[0]] if order else None)
     runs: dict[int, PolicyRun] = {}
-    for k in order:
-        runs[k] = session.solve(policies[k])
-        if progress:
-            progress(runs[k].policy)
+    with Session(inst, options, warm=warm, upcoming=[policies[k] for k in order]) as session:
+        for k in order:
+            runs[k] = session.solve(policies[k])
+            if progress:
+                progress(runs[k].policy)
     return [runs[k] for k in range(len(policies))]
 
 

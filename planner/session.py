@@ -33,7 +33,7 @@ from planner.api import (
     resolver,
     start_at,
 )
-from planner.background import CoarseStart, pays_off
+from planner.background import CoarseStarts, pays_off
 from planner.decompose import DecompositionFailed, GrantDecomposition
 from planner.errors import InfeasibleError, SolverError, SolverLimitError, UnboundedError
 from planner.instance.instance import Applicant, Instance
@@ -119,9 +119,11 @@ class Session:
     """An instance's LP, built once, that solves policy after policy from the last basis."""
 
     def __init__(self, inst: Instance, options: SolverOptions | None = None, warm: bool = True,
-                 first: PolicySpec | None = None):
-        """``first``: the policy to be solved first (None: the base instance), whose coarse
-        optimum a child process computes while the LP is built (planner/background.py)."""
+                 upcoming: list[PolicySpec | None] | None = None):
+        """``upcoming``: the policies to be solved (None: the base instance), in order; a child
+        process computes their coarse optima while this one builds the LP and solves the
+        policies before them (planner/background.py). Close the session (or use it as a
+        context manager) to stop a child still running."""
         self.base = inst
         self.options = options or SolverOptions()
         self.warm = warm
@@ -130,10 +132,9 @@ class Session:
         self.inst = inst
         """The instance of the policy being solved."""
         background = may_decompose(inst, self.options) and pays_off(inst)
-        self._first = (first, CoarseStart(apply_policy(inst, first), self.options, background))
-        """The first policy and its coarse optimum, until a solve takes it up."""
-        self._coarse: tuple[Instance, CoarseStart] | None = None
-        """The last policy instance whose coarse optimum was asked for, and that optimum."""
+        self._upcoming = CoarseStarts(inst, self.options, upcoming or [], background)
+        self._coarse: tuple[Instance, CoarseStarts, int] | None = None
+        """The current policy's instance and where its coarse optimum is (list, position)."""
         self.coarse_s = self.coarse_wait_s = 0.0
         """Seconds the current policy's coarse optimum took, and the seconds its stages waited
         for it (part of theirs)."""
@@ -447,10 +448,19 @@ class Session:
 
     def _coarse_grants(self) -> dict[str, float] | None:
         """The current policy's coarse optimum (``coarse_grants``), computed once per policy."""
-        if self._coarse is None or self._coarse[0] is not self.inst:
-            self._coarse = (self.inst, CoarseStart(self.inst, self.options, background=False))
-        granted_mw, self.coarse_s = self._coarse[1].result()
+        _, starts, k = self._coarse
+        granted_mw, self.coarse_s = starts.result(k)
         return granted_mw
+
+    def close(self) -> None:
+        """Stop the child process computing coarse optima of upcoming policies, if it runs."""
+        self._upcoming.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _run_full(self) -> Solution:
         if not self.warm:
@@ -484,12 +494,9 @@ class Session:
         start = time.perf_counter()
         self.inst = inst = apply_policy(self.base, policy)
         self.coarse_s = self.coarse_wait_s = 0.0
-        if self._first is not None:
-            if self._first[0] is policy:
-                self._coarse = (inst, self._first[1])
-            else:
-                self._first[1].close()  # a child whose policy was not solved first
-            self._first = None
+        k = next((k for k, p in enumerate(self._upcoming.policies) if p is policy), None)
+        self._coarse = (inst, self._upcoming, k) if k is not None else (
+            inst, CoarseStarts(inst, self.options, [None], background=False), 0)
         rebuilt = structure_key(inst) != self.structure
         if rebuilt:
             self._build(inst, self._granted_mw())

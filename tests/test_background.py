@@ -13,22 +13,31 @@ import planner
 import planner.api
 import planner.session
 from planner.api import coarse_grants
-from planner.background import CoarseStart
-from planner.policies import PolicySpec
+from planner.background import CoarseStarts
+from planner.policies import PolicySpec, apply_policy
 from planner.session import Session
 
 WEEK = "instances/teaching/two-zones-week.yaml"  # 168 h: 4-h and 24-h periods tile it
+EXPORT_CAP = PolicySpec.model_validate({"name": "export_cap", "export_cap_twh": 0.01})
+WEIGHTS = PolicySpec.model_validate(
+    {"name": "weights", "classes": {"bitcoin_mining": {"weight_nok_per_mwh": 1200},
+                                     "industry": {"weight_nok_per_mwh": 300}}})
 
 
 def test_the_child_gives_the_grants_computed_in_process():
-    """Grant by grant, bit for bit: JSON prints floats so that they read back exactly."""
+    """Policy by policy, grant by grant, bit for bit (JSON prints floats so that they read
+    back exactly), also when asked out of order."""
     inst = planner.load_instance(WEEK)
-    with CoarseStart(inst, GRANTS, background=True) as coarse:
+    policies = [None, EXPORT_CAP, WEIGHTS]
+    with CoarseStarts(inst, GRANTS, policies, background=True) as coarse:
         assert coarse._child is not None  # the child runs while the caller goes on
-        granted_mw, seconds = coarse.result()
-    assert granted_mw is not None and granted_mw == coarse_grants(inst, GRANTS)
-    assert seconds > 0
-    assert coarse.result() == (granted_mw, seconds)  # asked again: the same, not recomputed
+        got = {k: coarse.result(k) for k in (2, 0, 1)}
+    for k, policy in enumerate(policies):
+        granted_mw, seconds = got[k]
+        assert granted_mw is not None and seconds > 0
+        assert granted_mw == coarse_grants(apply_policy(inst, policy), GRANTS)
+        assert coarse.result(k) == got[k]  # asked again: the same, not recomputed
+    assert got[0][0] != got[2][0]  # new weights, new grants
 
 
 def test_a_failed_child_gives_no_start_and_says_so(monkeypatch):
@@ -36,17 +45,17 @@ def test_a_failed_child_gives_no_start_and_says_so(monkeypatch):
     start from the requests, with a warning that quotes the child's error output."""
     inst = planner.load_instance(WEEK)
     monkeypatch.setattr(sys, "executable", "false")
-    with CoarseStart(inst, GRANTS, background=True) as coarse, \
+    with CoarseStarts(inst, GRANTS, [None], background=True) as coarse, \
             pytest.warns(RuntimeWarning, match="coarse optimum's process failed"):
-        granted_mw, _ = coarse.result()
+        granted_mw, _ = coarse.result(0)
     assert granted_mw is None
 
 
 def test_no_child_without_coarse_periods_that_tile():
     inst = planner.load_instance(WEEK)
     options = planner.SolverOptions(method="grants", coarse_periods_h=(5,))  # 5 h: 168 h no
-    with CoarseStart(inst, options, background=True) as coarse:
-        assert coarse._child is None and coarse.result()[0] is None
+    with CoarseStarts(inst, options, [None], background=True) as coarse:
+        assert coarse._child is None and coarse.result(0)[0] is None
 
 
 def test_solve_and_session_from_the_child_keep_the_optimum(monkeypatch):
@@ -61,10 +70,10 @@ def test_solve_and_session_from_the_child_keep_the_optimum(monkeypatch):
     assert timings["coarse_s"] > 0 and 0 <= timings["coarse_wait_s"] <= timings["solve_s"]
     assert_same_optimum(planner.solve(inst, DIRECT), result)
 
-    export_cap = PolicySpec.model_validate({"name": "export_cap", "export_cap_twh": 0.01})
-    session = Session(inst, GRANTS, first=export_cap)
-    child = session._first[1]
-    assert child._child is not None
-    run = session.solve(export_cap)
-    assert session._coarse[1] is child and run.result.summary["timings_s"]["coarse_s"] > 0
-    assert_same_optimum(Session(inst, DIRECT).solve(export_cap).result, run.result)
+    with Session(inst, GRANTS, upcoming=[EXPORT_CAP, WEIGHTS]) as session:
+        assert session._upcoming._child is not None
+        for policy in (EXPORT_CAP, WEIGHTS):
+            run = session.solve(policy)
+            assert session._coarse[1] is session._upcoming
+            assert run.result.summary["timings_s"]["coarse_s"] > 0
+            assert_same_optimum(Session(inst, DIRECT).solve(policy).result, run.result)
