@@ -19,6 +19,7 @@ from planner.instance.instance import Instance
 from planner.model import build_model
 from planner.model.index import ModelIndex
 from planner.model.lazy import RowBlock, storage_level_rows
+from planner.policies import TierSpec
 from planner.report.run_record import record_run
 from planner.results import Result, build_result
 from planner.solve import (
@@ -45,12 +46,15 @@ def grant_columns(m, lp) -> np.ndarray:
     return np.arange(cols.start, cols.stop)
 
 
-def coarse_grants(inst: Instance, options: SolverOptions) -> dict[str, float] | None:
+def coarse_grants(inst: Instance, options: SolverOptions, tier: TierSpec | None = None
+                  ) -> dict[str, float] | None:
     """The decomposition's first point (SolverOptions.coarse_periods_h): the optimal grants
     (MW by applicant) of the instance averaged over periods of the first length, solved by
     decomposition from the coarse grants of the lengths after it (without hourly reservoir
     rows: a start needs no more); None where the periods do not tile the instance or no
-    optimum is proved there."""
+    optimum is proved there. With ``tier``, the grants that maximise that tier's value alone
+    (the columns ``TierSpec.columns`` names; a tiered policy's first stage, models/formulation.md
+    §11) instead of the objective."""
     if not options.coarse_periods_h:
         return None
     period_h, *longer = options.coarse_periods_h
@@ -59,23 +63,27 @@ def coarse_grants(inst: Instance, options: SolverOptions) -> dict[str, float] | 
     coarse = aggregate(inst, period_h)
     m, ix = build_model(coarse)
     lp = compile_lp(m)
+    if tier is not None:
+        valued = np.zeros(len(lp.cost), dtype=bool)
+        valued[tier.columns(ix.applicant_columns(lp.col_slices), lp.col_slices)] = True
+        lp.cost = np.where(valued, lp.cost, 0.0)
     cols = grant_columns(m, lp)
     inner = replace(options, method="grants",  # the longer periods counted in these periods
                     coarse_periods_h=tuple(p // period_h for p in longer))
     try:
         dec = GrantDecomposition(lp, cols, inner)
-        start_at(dec, ix, coarse_grants(coarse, inner))
+        start_at(dec, ix, coarse_grants(coarse, inner, tier))
         dec.solve(keep=False)
     except (DecompositionFailed, PlannerError):
         return None
     return dict(zip(ix.applicants, dec.best.x[cols].tolist(), strict=True))
 
 
-def timed_coarse_grants(inst: Instance, options: SolverOptions
+def timed_coarse_grants(inst: Instance, options: SolverOptions, tier: TierSpec | None = None
                         ) -> tuple[dict[str, float] | None, float]:
     """``coarse_grants`` and the seconds they took."""
     start = time.perf_counter()
-    return coarse_grants(inst, options), time.perf_counter() - start
+    return coarse_grants(inst, options, tier), time.perf_counter() - start
 
 
 def start_at(dec: GrantDecomposition, ix: ModelIndex, granted_mw: dict[str, float] | None,

@@ -25,7 +25,7 @@ from pathlib import Path
 import planner
 from planner.instance.aggregate import can_aggregate
 from planner.instance.instance import Instance
-from planner.policies import PolicySpec, apply_policy
+from planner.policies import PolicySpec, apply_policy, tier_members
 from planner.solve import SolverOptions
 
 BACKGROUND_MIN_HOURS = 2000
@@ -47,8 +47,21 @@ def needs_coarse(inst: Instance, options: SolverOptions) -> bool:
     return bool(options.coarse_periods_h) and can_aggregate(inst, options.coarse_periods_h[0])
 
 
+def first_stage_start(base: Instance, policy: PolicySpec | None, options: SolverOptions
+                      ) -> tuple[Grants, float]:
+    """The coarse optimum a policy's first stage starts from (planner/session.py) and the
+    seconds it took: of its first tier's value where it has tiers, else of its objective."""
+    from planner.api import timed_coarse_grants  # planner.api uses this module
+
+    inst = apply_policy(base, policy)
+    tiers = tier_members(inst, policy) if policy is not None else []
+    first = next((t for t in tiers if t.applicants or t.trade or t.existing), None)
+    return timed_coarse_grants(inst, options, first)
+
+
 class CoarseStarts:
-    """The coarse optimum of each policy (None: the base instance) of a list: with
+    """The coarse optimum of each policy's first stage (``first_stage_start``; None: the base
+    instance) in a list: with
     ``background``, all computed in order by one child process begun at once; else each in this
     process when first asked for. As a context manager it stops a child still running."""
 
@@ -92,8 +105,7 @@ class CoarseStarts:
 
     def _compute(self, k: int) -> tuple[Grants, float]:
         if self._child is None:
-            from planner.api import timed_coarse_grants  # planner.api uses this module
-            return timed_coarse_grants(apply_policy(self.base, self.policies[k]), self.options)
+            return first_stage_start(self.base, self.policies[k], self.options)
         while len(self._results) <= k:
             line = self._child.stdout.readline()
             if not line:
@@ -133,13 +145,11 @@ class CoarseStarts:
 def main(input_path: str) -> None:
     """The child: read the pickled instance, options and policies; print each policy's coarse
     grants as one JSON line."""
-    from planner.api import timed_coarse_grants
-
     with open(input_path, "rb") as f:
         base, options, policies = pickle.load(f)
     os.unlink(input_path)
     for policy in policies:
-        granted_mw, seconds = timed_coarse_grants(apply_policy(base, policy), options)
+        granted_mw, seconds = first_stage_start(base, policy, options)
         print(json.dumps({"granted_mw": granted_mw, "seconds": seconds}), flush=True)
 
 

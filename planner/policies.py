@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner.errors import InputError, Problem
@@ -44,6 +45,19 @@ class TierSpec:
     """Applicants whose whole value belongs to the tier."""
     trade: bool = False
     existing: bool = False
+
+    def columns(self, by_applicant: dict[str, dict[str, np.ndarray]],
+                col_slices: dict[str, slice]) -> np.ndarray | None:
+        """The LP columns whose costs make up the tier's value, sorted (None: none): its
+        applicants' columns (``ModelIndex.applicant_columns``), with trade the interconnectors'
+        net_export_mw, with existing connections every unserved_mw column."""
+        parts = [np.concatenate(list(by_applicant[a.name].values())) for a in self.applicants]
+        if self.trade:
+            parts.append(np.arange(col_slices["net_export_mw"].start,
+                                   col_slices["net_export_mw"].stop))
+        if self.existing:
+            parts += [c["unserved_mw"] for c in by_applicant.values() if "unserved_mw" in c]
+        return np.unique(np.concatenate(parts)) if parts else None
 
     def label(self) -> str:
         names = [a.name for a in self.applicants]

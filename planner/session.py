@@ -133,8 +133,8 @@ class Session:
         """The instance of the policy being solved."""
         background = may_decompose(inst, self.options) and pays_off(inst)
         self._upcoming = CoarseStarts(inst, self.options, upcoming or [], background)
-        self._coarse: tuple[Instance, CoarseStarts, int] | None = None
-        """The current policy's instance and where its coarse optimum is (list, position)."""
+        self._coarse: tuple[CoarseStarts, int] | None = None
+        """Where the current policy's coarse optimum is: a list and the position in it."""
         self.coarse_s = self.coarse_wait_s = 0.0
         """Seconds the current policy's coarse optimum took, and the seconds its stages waited
         for it (part of theirs)."""
@@ -183,15 +183,7 @@ class Session:
         self.build_s = time.perf_counter() - start
         """Build and compile time (s), reported with the next solve."""
         H = inst.hours
-        self._cols: dict[str, dict[str, np.ndarray]] = {}
-        for family, names in (("served_mw", self.index.flexible),
-                              ("unserved_mw", self.index.with_unserved),
-                              ("own_supply_mw", self.index.with_own_supply)):
-            for k, a in enumerate(names):
-                start_col = sl[family].start + k * H
-                self._cols.setdefault(a, {})[family] = np.arange(start_col, start_col + H)
-        for k, a in enumerate(self.index.applicants):
-            self._cols.setdefault(a, {})["granted_mw"] = np.array([sl["granted_mw"].start + k])
+        self._cols = self.index.applicant_columns(sl)
         row = self.lp.row_slices["window_cap"].start if "window_cap" in self.lp.row_slices else 0
         self._window_rows: dict[str, np.ndarray] = {}
         """window_cap rows of each applicant with energy windows (model order: applicant, window)."""
@@ -448,7 +440,7 @@ class Session:
 
     def _coarse_grants(self) -> dict[str, float] | None:
         """The current policy's coarse optimum (``coarse_grants``), computed once per policy."""
-        _, starts, k = self._coarse
+        starts, k = self._coarse
         granted_mw, self.coarse_s = starts.result(k)
         return granted_mw
 
@@ -495,8 +487,8 @@ class Session:
         self.inst = inst = apply_policy(self.base, policy)
         self.coarse_s = self.coarse_wait_s = 0.0
         k = next((k for k, p in enumerate(self._upcoming.policies) if p is policy), None)
-        self._coarse = (inst, self._upcoming, k) if k is not None else (
-            inst, CoarseStarts(inst, self.options, [None], background=False), 0)
+        self._coarse = (self._upcoming, k) if k is not None else (
+            CoarseStarts(self.base, self.options, [policy], background=False), 0)
         rebuilt = structure_key(inst) != self.structure
         if rebuilt:
             self._build(inst, self._granted_mw())
@@ -600,14 +592,9 @@ class Session:
         return stages
 
     def _tier(self, label: str, spec: TierSpec, cost: np.ndarray) -> Tier | None:
-        parts = [self.applicant_columns(a.name) for a in spec.applicants]
-        if spec.trade:
-            parts.append(self.trade_columns())
-        if spec.existing:
-            parts += [self._cols[a]["unserved_mw"] for a in self.index.with_unserved]
-        if not parts:
+        cols = spec.columns(self._cols, self.lp.col_slices)
+        if cols is None:
             return None
-        cols = np.unique(np.concatenate(parts))
         best = INF if spec.trade else 0.0
         fixed: dict[int, float] = {}
         window_rows, window_weights = [], []

@@ -16,6 +16,7 @@ from test_properties import SETTINGS, instances
 
 import planner
 from planner.api import coarse_grants, grant_columns, start_at
+from planner.background import first_stage_start
 from planner.decompose import GrantDecomposition
 from planner.instance.aggregate import aggregate, can_aggregate
 from planner.model import build_model
@@ -152,5 +153,26 @@ def test_only_a_policys_first_stage_restarts_from_its_coarse_optimum(monkeypatch
     assert restarts == [(0, True)]
     assert session.dec.start.tolist() == in_grant_order(
         session.dec, list(session.index.applicants),
-        coarse_grants(apply_policy(inst, mining_last), GRANTS))
+        first_stage_start(inst, mining_last, GRANTS)[0])
     assert_same_optimum(Session(inst, DIRECT).solve(mining_last).result, run.result)
+
+
+def test_a_first_tier_starts_from_the_coarse_optimum_of_its_own_value():
+    """Training and trade first: tier 1 values the training campus and trade alone (trade's
+    value has no known largest value, so the tier is optimised, not probed), so its coarse
+    optimum grants the campus all it requested (200 MW), where the coarse optimum of the whole
+    objective gives it 28 MW (the smelter's value comes first there). Tier 1 starts from the
+    former, and the lexicographic result is the full LP's."""
+    training_first = PolicySpec.model_validate(
+        {"name": "training_first", "tiers": [["ai_training", "trade"], ["*"]]})
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    tier_start = first_stage_start(inst, training_first, GRANTS)[0]
+    assert tier_start["Training campus"] == pytest.approx(200.0)
+    assert coarse_grants(apply_policy(inst, training_first), GRANTS)["Training campus"] < 30
+    session = Session(inst, GRANTS)
+    session.solve()
+    run = session.solve(training_first)
+    assert not run.stages[0].skipped
+    assert session.dec.start.tolist() == in_grant_order(session.dec, list(session.index.applicants),
+                                                        tier_start)
+    assert_same_optimum(Session(inst, DIRECT).solve(training_first).result, run.result)

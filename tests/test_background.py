@@ -74,6 +74,6 @@ def test_solve_and_session_from_the_child_keep_the_optimum(monkeypatch):
         assert session._upcoming._child is not None
         for policy in (EXPORT_CAP, WEIGHTS):
             run = session.solve(policy)
-            assert session._coarse[1] is session._upcoming
+            assert session._coarse[0] is session._upcoming
             assert run.result.summary["timings_s"]["coarse_s"] > 0
             assert_same_optimum(Session(inst, DIRECT).solve(policy).result, run.result)

@@ -98,6 +98,21 @@ class ModelIndex:
             self._hourly[key] = (var, {k: data[i * H:(i + 1) * H] for i, k in enumerate(keys)})
         return self._hourly[key][1]
 
+    def applicant_columns(self, col_slices: dict[str, slice]) -> dict[str, dict[str, np.ndarray]]:
+        """Each applicant's columns in the compiled LP (``col_slices``), by variable family:
+        granted_mw, and served_mw, unserved_mw and own_supply_mw (one per hour) where it has
+        them."""
+        H = len(self.hours)
+        columns: dict[str, dict[str, np.ndarray]] = {}
+        for family, names in (("served_mw", self.flexible), ("unserved_mw", self.with_unserved),
+                              ("own_supply_mw", self.with_own_supply)):
+            for k, a in enumerate(names):
+                start = col_slices[family].start + k * H
+                columns.setdefault(a, {})[family] = np.arange(start, start + H)
+        for k, a in enumerate(self.applicants):
+            columns.setdefault(a, {})["granted_mw"] = np.array([col_slices["granted_mw"].start + k])
+        return columns
+
     def demand_cap(self, a: Applicant) -> np.ndarray:
         """Hourly cap on served MW per granted MW: the profile, or 1 where energy may shift."""
         return np.ones(self.inst.hours) if a.window_hours else a.profile
