@@ -8,8 +8,9 @@
    reports, whose cost benchmarks/report_timing.py measures), timed end to end as a
    subprocess: wall and CPU time, its own timings (load, build, compile, solve, results) from
    summary.json and the peak resident memory of the process;
-3. HiGHS alone: the MPS read by highspy and solved in a fresh process with the planner's
-   solver options; reading the file is not counted.
+3. HiGHS alone: the MPS read by highspy and solved in a fresh process, once with the
+   planner's solver options and once with HiGHS's own dual pricing (the planner uses devex);
+   reading the file is not counted, and the ratio is taken against the faster of the two.
 
 CPU time is recorded beside wall time: on a shared machine it is the fairer comparison.
 
@@ -77,6 +78,9 @@ def main() -> None:
     from planner.solve import SolverOptions
 
     planner_options = SolverOptions().highs_options()
+    # the planner's pricing (devex) is not HiGHS's default: HiGHS alone runs with both, and
+    # the ratio is taken against the faster
+    highs_default = SolverOptions(dual_edge_weights="choose").highs_options()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         mps = work / "lp.mps"
@@ -88,6 +92,8 @@ def main() -> None:
                                       "--formats", "csv", "--quiet"])
             summary = json.loads((work / "out" / "summary.json").read_text())
             tuned = highs_alone(mps, planner_options)
+            default = highs_alone(mps, highs_default)
+            best = min(tuned, default, key=lambda h: h["solve_s"])
             rows.append({
                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "instance": args.instance, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
@@ -95,16 +101,18 @@ def main() -> None:
                 "planner_wall_s": wall, "planner_cpu_s": cpu, "planner_peak_mib": peak,
                 "planner_timings_s": summary["timings_s"], "planner_objective": summary["objective_nok"],
                 "planner_iterations": summary["solver"]["iterations"],
-                "highs_planner_options": tuned,
-                "ratio_wall": wall / tuned["solve_s"], "ratio_cpu": cpu / tuned["cpu_s"],
+                "highs_planner_options": tuned, "highs_default_pricing": default,
+                "ratio_wall": wall / best["solve_s"], "ratio_cpu": cpu / best["cpu_s"],
             })
             r = rows[-1]
             t = r["planner_timings_s"]
             print(f"planner end to end {wall:6.1f} s wall, {cpu:6.1f} s CPU (peak {peak} MiB): "
                   + ", ".join(f"{k.removesuffix('_s')} {v:.1f}" for k, v in t.items()))
-            print(f"HiGHS alone (same LP, same options) {tuned['solve_s']:6.1f} s wall, "
-                  f"{tuned['cpu_s']:6.1f} s CPU, {tuned['status']}, objective {tuned['objective']:.6e}")
-            print(f"ratio end-to-end / HiGHS alone: {r['ratio_wall']:.2f} wall, {r['ratio_cpu']:.2f} CPU"
+            for label, h in (("same options", tuned), ("HiGHS's pricing", default)):
+                print(f"HiGHS alone (same LP, {label}) {h['solve_s']:6.1f} s wall, "
+                      f"{h['cpu_s']:6.1f} s CPU, {h['status']}, objective {h['objective']:.6e}")
+            print(f"ratio end-to-end / the faster HiGHS alone: {r['ratio_wall']:.2f} wall, "
+                  f"{r['ratio_cpu']:.2f} CPU"
                   f" (load average {r['load_average_1min']:.1f}); targets ≤ 1.5 and < 60 s")
     out = HERE / "results" / "solve_vs_highs.jsonl"
     out.parent.mkdir(exist_ok=True)

@@ -378,3 +378,19 @@ def test_kept_cuts_fit_only_a_tighter_lp():
     assert pool.fits(dec.lp)
     dec.set_row_bounds(np.array([0]), np.array([-np.inf]), np.array([np.inf]))
     assert not pool.fits(dec.lp)
+
+
+@pytest.mark.parametrize("pricing", ["choose", "steepest_edge", "dantzig"])
+def test_dual_pricing_changes_the_path_not_the_optimum(pricing):
+    """Devex (the default) and HiGHS's other dual pricings reach the same optimum, through the
+    decomposition and on the full LP; an unknown pricing is refused before anything is built."""
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    other = replace(GRANTS, dual_edge_weights=pricing)
+    assert other.highs_options()["simplex_dual_edge_weight_strategy"] == \
+        {"choose": -1, "steepest_edge": 2, "dantzig": 0}[pricing]
+    assert GRANTS.highs_options()["simplex_dual_edge_weight_strategy"] == 1
+    assert_same_optimum(planner.solve(inst, DIRECT), planner.solve(inst, other))
+    assert_same_optimum(planner.solve(inst, replace(DIRECT, dual_edge_weights=pricing)),
+                        planner.solve(inst, GRANTS))
+    with pytest.raises(ValueError, match="dual_edge_weights must be one of"):
+        SolverOptions(dual_edge_weights="fastest")
