@@ -168,6 +168,8 @@ class Session:
         self.limit_rows: dict[str, int] = {}
         """Row of the current policy's export cap or domestic floor, by policy field."""
         self.solved = False
+        self.from_scratch = True
+        """No policy has been solved on this LP yet (SolverOptions.pricing)."""
         self.last_x: np.ndarray | None = None
         """The last optimal solution, a candidate for skipping the next policy's tier stages."""
         self.limit_specs: list[tuple[float, float, np.ndarray, np.ndarray]] = []
@@ -492,6 +494,7 @@ class Session:
         rebuilt = structure_key(inst) != self.structure
         if rebuilt:
             self._build(inst, self._granted_mw())
+        self._set_pricing()
         self._undo_policy()
         cost = self.costs(inst)
         stages: list[Stage] = []
@@ -523,7 +526,15 @@ class Session:
             "stages": [_stage_record(s) for s in stages],
         }
         timings["total_s"] = time.perf_counter() - start
+        self.from_scratch = False
         return PolicyRun(policy.name if policy else "base", result, stages, rebuilt)
+
+    def _set_pricing(self) -> None:
+        """The dual simplex pricing for a solve from scratch (an LP's first, or every solve of a
+        cold session) or for a re-solve (SolverOptions.pricing)."""
+        h = self.dec.highs if self.dec is not None else self.highs
+        h.setOptionValue("simplex_dual_edge_weight_strategy",
+                         self.options.pricing(from_scratch=self.from_scratch or not self.warm))
 
     def _tier_stages(self, inst: Instance, policy: PolicySpec, cost: np.ndarray) -> list[Stage]:
         """Solve the tiers in order and hold each tier's value for the stages after it.

@@ -64,13 +64,16 @@ class SolverOptions:
     optimum (2 190 periods; 12 s from its requests, 7 s from the 24-h optimum) the hourly solve
     took 47–61 s, against 105–120 s from the requests; from the 8-h optimum 61 s, from the
     24-h optimum 110 s."""
-    dual_edge_weights: str = "devex"
+    dual_edge_weights: str = "auto"
     """Pricing of HiGHS's dual simplex (simplex_dual_edge_weight_strategy): devex, choose
-    (HiGHS's default, dual steepest edge here), steepest_edge or dantzig. Measured on the Norway
-    year (session 11): with devex the hourly decomposition took the same 19 points in 108 547
-    iterations and 25.8 s, against 175 951 iterations and 37.1 s with HiGHS's choice: steepest
-    edge pays an extra solve with the basis per iteration, dear where the reservoirs chain the
-    hours."""
+    (HiGHS's default, dual steepest edge here), steepest_edge, dantzig, or auto: devex for a
+    solve from scratch, HiGHS's choice for a session's warm re-solves (``pricing``). Measured on
+    the Norway year (session 11): from scratch, devex took the hourly decomposition through the
+    same 19 points in 108 547 iterations and 25.8–31.2 s, against 175 951 iterations and
+    37.1–38.2 s with HiGHS's choice (steepest edge pays an extra solve with the basis each
+    iteration, dear where the reservoirs chain the hours); but in compare's re-solves it lost
+    (`market` 27.4 s against 4.1 s, `flexible_mining` 92.5 against 53.6 s), where few, well
+    chosen iterations count."""
     threads: int | None = None
     verbose: bool = False
     extra: dict[str, object] = field(default_factory=dict)
@@ -82,9 +85,15 @@ class SolverOptions:
                              f"not {self.coarse_periods_h}")
         if self.method not in ("auto", "direct", "grants"):
             raise ValueError(f"method must be auto, direct or grants, not {self.method!r}")
-        if self.dual_edge_weights not in DUAL_EDGE_WEIGHTS:
-            raise ValueError(f"dual_edge_weights must be one of {', '.join(DUAL_EDGE_WEIGHTS)}, "
-                             f"not {self.dual_edge_weights!r}")
+        if self.dual_edge_weights not in ("auto", *DUAL_EDGE_WEIGHTS):
+            raise ValueError("dual_edge_weights must be one of auto, "
+                             f"{', '.join(DUAL_EDGE_WEIGHTS)}, not {self.dual_edge_weights!r}")
+
+    def pricing(self, from_scratch: bool) -> int:
+        """HiGHS's simplex_dual_edge_weight_strategy for a solve from scratch or a re-solve."""
+        if self.dual_edge_weights == "auto":
+            return DUAL_EDGE_WEIGHTS["devex" if from_scratch else "choose"]
+        return DUAL_EDGE_WEIGHTS[self.dual_edge_weights]
 
     def after(self, spent_s: float) -> SolverOptions:
         """These options with the time limit reduced by the seconds already spent."""
@@ -96,7 +105,7 @@ class SolverOptions:
         """The HiGHS options these settings amount to."""
         opts: dict[str, object] = {
             "solver": self.solver,
-            "simplex_dual_edge_weight_strategy": DUAL_EDGE_WEIGHTS[self.dual_edge_weights]}
+            "simplex_dual_edge_weight_strategy": self.pricing(from_scratch=True)}
         if self.time_limit_s is not None:
             opts["time_limit"] = float(self.time_limit_s)
         if self.threads is not None:

@@ -388,9 +388,28 @@ def test_dual_pricing_changes_the_path_not_the_optimum(pricing):
     other = replace(GRANTS, dual_edge_weights=pricing)
     assert other.highs_options()["simplex_dual_edge_weight_strategy"] == \
         {"choose": -1, "steepest_edge": 2, "dantzig": 0}[pricing]
-    assert GRANTS.highs_options()["simplex_dual_edge_weight_strategy"] == 1
+    assert GRANTS.highs_options()["simplex_dual_edge_weight_strategy"] == 1  # auto: devex first
     assert_same_optimum(planner.solve(inst, DIRECT), planner.solve(inst, other))
     assert_same_optimum(planner.solve(inst, replace(DIRECT, dual_edge_weights=pricing)),
                         planner.solve(inst, GRANTS))
     with pytest.raises(ValueError, match="dual_edge_weights must be one of"):
         SolverOptions(dual_edge_weights="fastest")
+
+
+@pytest.mark.parametrize("options", [GRANTS, DIRECT])
+def test_a_session_prices_by_devex_from_scratch_and_as_highs_chooses_after(options):
+    """``auto`` pricing: devex for a session's first solve (and every solve of a cold session),
+    HiGHS's choice for the warm re-solves after it; the policy's optimum is the same."""
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    cap = PolicySpec.model_validate({"name": "cap", "export_cap_twh": 0.01})
+
+    def pricing(session: Session) -> int:
+        h = session.dec.highs if session.dec is not None else session.highs
+        return h.getOptionValue("simplex_dual_edge_weight_strategy")[1]
+
+    warm, cold = Session(inst, options), Session(inst, options, warm=False)
+    for session in (warm, cold):
+        session.solve()
+        assert pricing(session) == 1
+    assert_same_optimum(cold.solve(cap).result, warm.solve(cap).result)
+    assert (pricing(warm), pricing(cold)) == (-1, 1)
