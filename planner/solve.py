@@ -69,9 +69,10 @@ class SolverOptions:
     (HiGHS's default, dual steepest edge here), steepest_edge, dantzig, or auto: devex for a
     solve from scratch, HiGHS's choice for a session's warm re-solves (``pricing``). Measured on
     the Norway year (session 11): from scratch, devex took the hourly decomposition through the
-    same 19 points in 108 547 iterations and 25.8–31.2 s, against 175 951 iterations and
-    37.1–38.2 s with HiGHS's choice (steepest edge pays an extra solve with the basis each
-    iteration, dear where the reservoirs chain the hours); but in compare's re-solves it lost
+    same 19 points in 108 547 iterations and 25.8–38.4 s (mean 32.6 s over four runs),
+    against 175 951 iterations and 37.1–39.9 s (mean 38.4 s) with HiGHS's choice (steepest
+    edge pays an extra solve with the basis each iteration, dear where the reservoirs chain
+    the hours); but in compare's re-solves it lost
     (`market` 27.4 s against 4.1 s, `flexible_mining` 92.5 against 53.6 s), where few, well
     chosen iterations count."""
     threads: int | None = None
