@@ -200,8 +200,8 @@ def solve(inst: Instance, options: SolverOptions | None = None,
     if too_large:
         raise InputError([too_large])
     timings: dict[str, float] = {}
-    background = may_decompose(inst, options) and pays_off(inst)
-    with CoarseStarts(inst, options, [None], background) as coarse:  # on a second core beside the build
+    background = may_decompose(inst, options) and pays_off(inst)  # beside the build
+    with CoarseStarts(inst, options, [None], background) as coarse:
         t0 = time.perf_counter()
         m, ix = build_model(inst)
         t1 = time.perf_counter()

@@ -61,9 +61,9 @@ def first_stage_start(base: Instance, policy: PolicySpec | None, options: Solver
 
 class CoarseStarts:
     """The coarse optimum of each policy's first stage (``first_stage_start``; None: the base
-    instance) in a list: with
-    ``background``, all computed in order by one child process begun at once; else each in this
-    process when first asked for. As a context manager it stops a child still running."""
+    instance) in a list: with ``background``, all computed in order by one child process begun
+    at once; else each in this process when first asked for. As a context manager it stops a
+    child still running."""
 
     def __init__(self, base: Instance, options: SolverOptions,
                  policies: list[PolicySpec | None], background: bool):
