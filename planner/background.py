@@ -91,9 +91,12 @@ class CoarseStarts:
         env = os.environ | {"PYTHONPATH": os.pathsep.join(
             p for p in (source, os.environ.get("PYTHONPATH")) if p)}
         self._errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close)
-        self._child = subprocess.Popen(
-            [sys.executable, "-m", "planner.background", name], env=env,
-            stdout=subprocess.PIPE, stderr=self._errors, text=True)
+        try:
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "planner.background", name], env=env,
+                stdout=subprocess.PIPE, stderr=self._errors, text=True)
+        except OSError:  # no Python to start (an embedded interpreter): work in this process
+            self.close()
 
     def result(self, k: int) -> tuple[Grants, float]:
         """The k-th policy's coarse grants (MW by applicant; None: no coarse optimum) and the
@@ -130,7 +133,9 @@ class CoarseStarts:
                 self._child.kill()
             self._child.communicate()
             self._child = None
+        if self._errors is not None:
             self._errors.close()
+            self._errors = None
         if self._input is not None:
             self._input.unlink(missing_ok=True)
             self._input = None

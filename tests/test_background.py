@@ -51,6 +51,16 @@ def test_a_failed_child_gives_no_start_and_says_so(monkeypatch):
     assert granted_mw is None
 
 
+def test_no_python_to_start_means_working_in_this_process(monkeypatch):
+    """Where no Python can be started (an embedded interpreter), the grants are computed in
+    this process, the same as without a child."""
+    inst = planner.load_instance(WEEK)
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    with CoarseStarts(inst, GRANTS, [None], background=True) as coarse:
+        assert coarse._child is None
+        assert coarse.result(0)[0] == coarse_grants(inst, GRANTS)
+
+
 def test_no_child_without_coarse_periods_that_tile():
     inst = planner.load_instance(WEEK)
     options = planner.SolverOptions(method="grants", coarse_periods_h=(5,))  # 5 h: 168 h no
