@@ -42,8 +42,7 @@ DECOMPOSE_MIN_HOURS = 2000
 def grant_columns(m, lp) -> np.ndarray:
     """Every applicant's grant column: fixed in the first stage of a staged solve, the master's
     variables in the grant decomposition."""
-    cols = lp.col_slices[m.granted_mw.name]
-    return np.arange(cols.start, cols.stop)
+    return lp.columns(m.granted_mw.name)
 
 
 def coarse_grants(inst: Instance, options: SolverOptions, tier: TierSpec | None = None
@@ -65,7 +64,7 @@ def coarse_grants(inst: Instance, options: SolverOptions, tier: TierSpec | None 
     lp = compile_lp(m)
     if tier is not None:
         valued = np.zeros(len(lp.cost), dtype=bool)
-        valued[tier.columns(ix.applicant_columns(lp.col_slices), lp.col_slices)] = True
+        valued[tier.columns(ix.applicant_columns(lp.col_slices), lp)] = True
         lp.cost = np.where(valued, lp.cost, 0.0)
     cols = grant_columns(m, lp)
     inner = replace(options, method="grants",  # the longer periods counted in these periods
@@ -84,6 +83,19 @@ def timed_coarse_grants(inst: Instance, options: SolverOptions, tier: TierSpec |
     """``coarse_grants`` and the seconds they took."""
     start = time.perf_counter()
     return coarse_grants(inst, options, tier), time.perf_counter() - start
+
+
+def start_from_coarse(dec: GrantDecomposition, ix: ModelIndex, starts: CoarseStarts, k: int,
+                      restart: bool = False) -> tuple[float, float]:
+    """``start_at`` the k-th coarse optimum of ``starts``, the seconds spent waiting for it
+    counted in the decomposition's time limit; returns (seconds the coarse optimum took,
+    seconds waited for it)."""
+    t = time.perf_counter()
+    granted_mw, coarse_s = starts.result(k)
+    wait_s = time.perf_counter() - t
+    dec.solve_s += wait_s
+    start_at(dec, ix, granted_mw, restart)
+    return coarse_s, wait_s
 
 
 def start_at(dec: GrantDecomposition, ix: ModelIndex, granted_mw: dict[str, float] | None,
@@ -142,11 +154,10 @@ def may_decompose(inst: Instance, options: SolverOptions) -> bool:
 
 
 def decomposes(inst: Instance, lp: CompiledLP, grants: np.ndarray, options: SolverOptions) -> bool:
-    """Is the LP solved by grant decomposition (SolverOptions.method)?"""
-    if options.method != "auto":
-        return options.method == "grants"
-    free = np.count_nonzero(lp.col_upper[grants] > lp.col_lower[grants])
-    return free > 0 and may_decompose(inst, options)
+    """Is the LP solved by grant decomposition (SolverOptions.method)? With ``auto``, only if a
+    grant is free to move."""
+    return may_decompose(inst, options) and (
+        options.method == "grants" or bool(np.any(lp.col_upper[grants] > lp.col_lower[grants])))
 
 
 def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: SolverOptions,
@@ -159,13 +170,9 @@ def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: Solver
     spent_s = 0.0
     if decomposes(inst, lp, grants, options):
         dec = None
-        t = time.perf_counter()
-        granted_mw, coarse_s = coarse.result(0)
-        wait_s = time.perf_counter() - t  # the part of coarse_s after the build
         try:
             dec = GrantDecomposition(lp, grants, options)
-            dec.solve_s = wait_s  # within the time limit
-            start_at(dec, ix, granted_mw)
+            coarse_s, wait_s = start_from_coarse(dec, ix, coarse, 0)
             sol = dec.solve()
             sol.timings |= {"coarse_s": coarse_s, "coarse_wait_s": wait_s,
                             "solve_s": sol.timings["solve_s"] + wait_s}
@@ -173,7 +180,7 @@ def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: Solver
                 block, "storage_level"), lambda _: dec.solve())
         except DecompositionFailed:
             # rows generated so far hold in the full LP too; the time limit covers both
-            spent_s = dec.solve_s if dec is not None else wait_s
+            spent_s = dec.solve_s if dec is not None else 0.0
             options = options.after(spent_s)
     h = to_highs(lp, options)
     try:

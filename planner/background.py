@@ -68,9 +68,10 @@ class CoarseStarts:
     def __init__(self, base: Instance, options: SolverOptions,
                  policies: list[PolicySpec | None], background: bool):
         self.base, self.options, self.policies = base, options, policies
-        self._results: list[tuple[Grants, float]] = []
-        """The results read from the child so far, in the policies' order."""
         self._known: dict[int, tuple[Grants, float]] = {}
+        """Results by position: read from the child (in order) or computed here."""
+        self._read = 0
+        """Lines read from the child so far."""
         self._child: subprocess.Popen | None = None
         self._input: Path | None = None
         self._errors = None
@@ -102,27 +103,24 @@ class CoarseStarts:
         """The k-th policy's coarse grants (MW by applicant; None: no coarse optimum) and the
         seconds they took, computed once. A child that fails gives None with a warning: the
         hourly LP is then solved from the requests, slower but to the same optimum."""
-        if k not in self._known:
-            self._known[k] = self._compute(k)
-        return self._known[k]
-
-    def _compute(self, k: int) -> tuple[Grants, float]:
-        if self._child is None:
-            return first_stage_start(self.base, self.policies[k], self.options)
-        while len(self._results) <= k:
+        while k not in self._known and self._child is not None and self._read <= k:
             line = self._child.stdout.readline()
             if not line:
-                return self._failed()
+                self._known[k] = self._failed()
+                break
             answer = json.loads(line)
-            self._results.append((answer["granted_mw"], answer["seconds"]))
-        return self._results[k]
+            self._known[self._read] = (answer["granted_mw"], answer["seconds"])
+            self._read += 1
+        if k not in self._known:
+            self._known[k] = first_stage_start(self.base, self.policies[k], self.options)
+        return self._known[k]
 
     def _failed(self) -> tuple[Grants, float]:
         self._child.wait()
         self._errors.seek(0)
         err = self._errors.read()
         warnings.warn("the coarse optimum's process failed, so the decomposition starts from "
-                      f"the requests: {err.strip()[-2000:]}", RuntimeWarning, stacklevel=4)
+                      f"the requests: {err.strip()[-2000:]}", RuntimeWarning, stacklevel=3)
         return None, time.perf_counter() - self.started
 
     def close(self) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,9 @@ from planner.instance.instance import Applicant, Instance
 from planner.instance.load import load_presets, validate
 from planner.instance.schema import Name, NonNegative, Share, Source, Strict_
 from planner.instance.yamlsource import SourceTree, read_document
+
+if TYPE_CHECKING:
+    from planner.solve import CompiledLP
 
 QUEUE = "queue"
 """``tiers: queue``: protected demand, then existing connections, then one tier per queue
@@ -47,14 +50,13 @@ class TierSpec:
     existing: bool = False
 
     def columns(self, by_applicant: dict[str, dict[str, np.ndarray]],
-                col_slices: dict[str, slice]) -> np.ndarray | None:
+                lp: CompiledLP) -> np.ndarray | None:
         """The LP columns whose costs make up the tier's value, sorted (None: none): its
         applicants' columns (``ModelIndex.applicant_columns``), with trade the interconnectors'
         net_export_mw, with existing connections every unserved_mw column."""
         parts = [np.concatenate(list(by_applicant[a.name].values())) for a in self.applicants]
         if self.trade:
-            parts.append(np.arange(col_slices["net_export_mw"].start,
-                                   col_slices["net_export_mw"].stop))
+            parts.append(lp.columns("net_export_mw"))
         if self.existing:
             parts += [c["unserved_mw"] for c in by_applicant.values() if "unserved_mw" in c]
         return np.unique(np.concatenate(parts)) if parts else None

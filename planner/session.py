@@ -32,6 +32,7 @@ from planner.api import (
     may_decompose,
     resolver,
     start_at,
+    start_from_coarse,
 )
 from planner.background import CoarseStarts, pays_off
 from planner.decompose import DecompositionFailed, GrantDecomposition
@@ -223,8 +224,7 @@ class Session:
         return np.concatenate(idx), np.concatenate(coefs)
 
     def trade_columns(self) -> np.ndarray:
-        sl = self.lp.col_slices["net_export_mw"]
-        return np.arange(sl.start, sl.stop)
+        return self.lp.columns("net_export_mw")
 
     def costs(self, inst: Instance) -> np.ndarray:
         """Column costs of the objective under the instance's weights: the compiled costs plus
@@ -430,21 +430,13 @@ class Session:
             dec.reset()
         first = dec.best is None and dec.start is None
         if first or (first_stage and not dec.knows_costs()):
-            t = time.perf_counter()
-            start_at(dec, self.index, self._coarse_grants(), restart=True)
-            wait_s = time.perf_counter() - t
-            dec.solve_s += wait_s  # within the time limit
+            self.coarse_s, wait_s = start_from_coarse(dec, self.index, *self._coarse,
+                                                      restart=True)
             self.coarse_wait_s += wait_s
         sol = add_violated_rows(self.lp, self.index, dec.solve(keep), self.refined, dec.append,
                                 lambda _: dec.solve(keep))
         sol.lp = self.lp  # the model's bounds, not the policy's edits, label binding limits
         return sol
-
-    def _coarse_grants(self) -> dict[str, float] | None:
-        """The current policy's coarse optimum (``coarse_grants``), computed once per policy."""
-        starts, k = self._coarse
-        granted_mw, self.coarse_s = starts.result(k)
-        return granted_mw
 
     def close(self) -> None:
         """Stop the child process computing coarse optima of upcoming policies, if it runs."""
@@ -603,7 +595,7 @@ class Session:
         return stages
 
     def _tier(self, label: str, spec: TierSpec, cost: np.ndarray) -> Tier | None:
-        cols = spec.columns(self._cols, self.lp.col_slices)
+        cols = spec.columns(self._cols, self.lp)
         if cols is None:
             return None
         best = INF if spec.trade else 0.0

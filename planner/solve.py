@@ -72,9 +72,8 @@ class SolverOptions:
     same 19 points in 108 547 iterations and 25.8–38.4 s (mean 32.6 s over four runs),
     against 175 951 iterations and 37.1–39.9 s (mean 38.4 s) with HiGHS's choice (steepest
     edge pays an extra solve with the basis each iteration, dear where the reservoirs chain
-    the hours); but in compare's re-solves it lost
-    (`market` 27.4 s against 4.1 s, `flexible_mining` 92.5 against 53.6 s), where few, well
-    chosen iterations count."""
+    the hours); but in compare's re-solves it lost (`market` 27.4 s against 4.1 s,
+    `flexible_mining` 92.5 against 53.6 s), where few, well chosen iterations count."""
     threads: int | None = None
     verbose: bool = False
     extra: dict[str, object] = field(default_factory=dict)
@@ -130,6 +129,11 @@ class CompiledLP:
     row_slices: dict[str, slice]
     added_row_names: list[str] = field(default_factory=list)
     """Names of the rows added after compiling (``add_rows``), in LP order after the model's."""
+
+    def columns(self, family: str) -> np.ndarray:
+        """The columns of one variable family (a Pyomo Var's name), in order."""
+        sl = self.col_slices[family]
+        return np.arange(sl.start, sl.stop)
 
     def copy(self) -> CompiledLP:
         """A copy whose arrays can be edited without touching this LP."""
