@@ -1,11 +1,12 @@
 """Benchmark: `planner compare` of every policy against as many cold solves, and against one solve.
 
-    python benchmarks/compare_policies.py INSTANCE [--policy-file FILE]
+    python benchmarks/compare_policies.py INSTANCE [--policy-file FILE] [--jobs N] [--no-cold]
 
-Times (wall and CPU), in one process after loading the instance:
+Times (wall and CPU, child processes counted apart), after loading the instance:
 
 1. one solve: `planner.solve` of the base instance (build, compile, solve, results);
-2. compare: every policy in one session (`planner.compare.compare`, warm re-solves);
+2. compare: every policy as `planner compare` solves them (`planner.compare.compare`, warm
+   re-solves; on 2 cores in two sessions, the second in a child process);
 3. cold: every policy in a fresh session solved from scratch (build, compile, solve, results).
 
 Target (issue 3): compare of the 7 Norway policies ≤ 2.5 × one solve. Results are printed and
@@ -28,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import planner  # noqa: E402
-from planner.compare import compare  # noqa: E402
+from planner.compare import compare, sessions  # noqa: E402
 from planner.policies import load_policies  # noqa: E402
 from planner.session import Session  # noqa: E402
 
@@ -51,6 +52,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("instance", type=Path)
     parser.add_argument("--policy-file", type=Path)
+    parser.add_argument("--jobs", type=int, help="Sessions solving policies at once (default: "
+                        "as `planner compare` chooses).")
     parser.add_argument("--no-cold", action="store_true",
                         help="Skip the cold solves (for the full-year instance, where each takes "
                              "minutes).")
@@ -61,7 +64,7 @@ def main() -> None:
     one, one_s, one_cpu_s, one_child_cpu_s = timed(lambda: planner.solve(inst))
     print(f"one solve: {one_s:.1f} s", file=sys.stderr, flush=True)
     comp, compare_s, compare_cpu_s, compare_child_cpu_s = timed(lambda: compare(
-        inst, policies, policies[0].name,
+        inst, policies, policies[0].name, jobs=args.jobs,
         progress=lambda name: print(f"{time.perf_counter() - start:8.1f} s  {name}",
                                     file=sys.stderr, flush=True)))
     cold, cold_s, *_ = timed(lambda: [] if args.no_cold else
@@ -77,6 +80,7 @@ def main() -> None:
                     "highs": one.summary["solver"]["name"]},
         "one_solve_s": round(one_s, 3),
         "compare_s": round(compare_s, 3),
+        "compare_sessions": sessions(inst, args.jobs),
         "cold_solves_s": None if args.no_cold else round(cold_s, 3),
         "compare_over_one_solve": round(compare_s / one_s, 2),
         "one_solve_cpu_s": round(one_cpu_s, 1), "compare_cpu_s": round(compare_cpu_s, 1),

@@ -20,7 +20,9 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import planner
 from planner.instance.aggregate import can_aggregate
@@ -59,6 +61,60 @@ def first_stage_start(base: Instance, policy: PolicySpec | None, options: Solver
     return timed_coarse_grants(inst, options, first)
 
 
+@dataclass
+class Child:
+    """A child Python process, ``python -m MODULE INPUT``: INPUT is a temporary file holding
+    its pickled payload. It imports this very planner, also when it is not installed; its
+    standard output is a pipe and its error output a file, as a full pipe would block a child
+    that writes much of it while this process waits for its next line."""
+
+    process: subprocess.Popen
+    input: Path
+    errors: IO[str]
+
+    @classmethod
+    def start(cls, module: str, payload: object) -> Child | None:
+        """The running child, or None where no Python can be started (an embedded
+        interpreter): the caller then does the work in this process."""
+        fd, name = tempfile.mkstemp(prefix="planner-", suffix=".pickle")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+        source = str(Path(planner.__file__).resolve().parents[1])
+        env = os.environ | {"PYTHONPATH": os.pathsep.join(
+            p for p in (source, os.environ.get("PYTHONPATH")) if p)}
+        errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close)
+        try:
+            process = subprocess.Popen([sys.executable, "-m", module, name], env=env,
+                                       stdout=subprocess.PIPE, stderr=errors, text=True)
+        except OSError:
+            errors.close()
+            Path(name).unlink(missing_ok=True)
+            return None
+        return cls(process, Path(name), errors)
+
+    def error_text(self) -> str:
+        """The end of what the child wrote to its error output, once it has ended."""
+        self.process.wait()
+        self.errors.seek(0)
+        return self.errors.read().strip()[-2000:]
+
+    def close(self) -> None:
+        """Stop the child if it still runs and remove its files."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+        self.errors.close()
+        self.input.unlink(missing_ok=True)
+
+
+def read_payload(input_path: str) -> object:
+    """A child's payload (``Child.start``), its file removed."""
+    with open(input_path, "rb") as f:
+        payload = pickle.load(f)
+    os.unlink(input_path)
+    return payload
+
+
 class CoarseStarts:
     """The coarse optimum of each policy's first stage (``first_stage_start``; None: the base
     instance) in a list: with ``background``, all computed in order by one child process begun
@@ -72,39 +128,20 @@ class CoarseStarts:
         """Results by position: read from the child (in order) or computed here."""
         self._read = 0
         """Lines read from the child so far."""
-        self._child: subprocess.Popen | None = None
-        self._input: Path | None = None
-        self._errors = None
-        """The child's error output: a file, as a full pipe would block a child that writes
-        much of it while this process waits for its next line."""
+        self._child: Child | None = None
         if background and needs_coarse(base, options):
             self._start()
 
     def _start(self) -> None:
         self.started = time.perf_counter()
-        fd, name = tempfile.mkstemp(prefix="planner-coarse-", suffix=".pickle")
-        self._input = Path(name)
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump((self.base, self.options, self.policies), f,
-                        protocol=pickle.HIGHEST_PROTOCOL)
-        # the child imports this very planner, also when it is not installed
-        source = str(Path(planner.__file__).resolve().parents[1])
-        env = os.environ | {"PYTHONPATH": os.pathsep.join(
-            p for p in (source, os.environ.get("PYTHONPATH")) if p)}
-        self._errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close)
-        try:
-            self._child = subprocess.Popen(
-                [sys.executable, "-m", "planner.background", name], env=env,
-                stdout=subprocess.PIPE, stderr=self._errors, text=True)
-        except OSError:  # no Python to start (an embedded interpreter): work in this process
-            self.close()
+        self._child = Child.start("planner.background", (self.base, self.options, self.policies))
 
     def result(self, k: int) -> tuple[Grants, float]:
         """The k-th policy's coarse grants (MW by applicant; None: no coarse optimum) and the
         seconds they took, computed once. A child that fails gives None with a warning: the
         hourly LP is then solved from the requests, slower but to the same optimum."""
         while k not in self._known and self._child is not None and self._read <= k:
-            line = self._child.stdout.readline()
+            line = self._child.process.stdout.readline()
             if not line:
                 self._known[k] = self._failed()
                 break
@@ -116,27 +153,16 @@ class CoarseStarts:
         return self._known[k]
 
     def _failed(self) -> tuple[Grants, float]:
-        self._child.wait()
-        self._errors.seek(0)
-        err = self._errors.read()
         warnings.warn("the coarse optimum's process failed, so the decomposition starts from "
-                      f"the requests: {err.strip()[-2000:]}", RuntimeWarning, stacklevel=3)
+                      f"the requests: {self._child.error_text()}", RuntimeWarning, stacklevel=3)
         return None, time.perf_counter() - self.started
 
     def close(self) -> None:
         """Stop the child if it still runs and remove its files; results not read by then are
         computed in this process if asked for."""
         if self._child is not None:
-            if self._child.poll() is None:
-                self._child.kill()
-            self._child.communicate()
+            self._child.close()
             self._child = None
-        if self._errors is not None:
-            self._errors.close()
-            self._errors = None
-        if self._input is not None:
-            self._input.unlink(missing_ok=True)
-            self._input = None
 
     def __enter__(self) -> CoarseStarts:
         return self
@@ -148,9 +174,7 @@ class CoarseStarts:
 def main(input_path: str) -> None:
     """The child: read the pickled instance, options and policies; print each policy's coarse
     grants as one JSON line."""
-    with open(input_path, "rb") as f:
-        base, options, policies = pickle.load(f)
-    os.unlink(input_path)
+    base, options, policies = read_payload(input_path)
     for policy in policies:
         granted_mw, seconds = first_stage_start(base, policy, options)
         print(json.dumps({"granted_mw": granted_mw, "seconds": seconds}), flush=True)

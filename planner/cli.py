@@ -285,9 +285,12 @@ def validate(instance: Path, policy_file: Path | None) -> None:
 @FORMATS_OPTION
 @click.option("--time-limit", type=click.FloatRange(min=0), help="HiGHS time limit per solve (s).")
 @click.option("--cold", is_flag=True, help="Solve every policy from scratch (for checks).")
+@click.option("--jobs", type=click.IntRange(1, 2), help="Sessions solving policies at once: 2 "
+              "uses a second process (default: 2 on a machine with 2 or more cores, for "
+              "instances of at least 2 000 hours).")
 def compare(instance: Path, names: str | None, all_: bool, baseline: str | None,
             policy_file: Path | None, out: Path, formats: tuple[str, ...], time_limit: float | None,
-            cold: bool) -> None:
+            cold: bool, jobs: int | None) -> None:
     """Solve several policies of INSTANCE and compare them side by side."""
 
     def action() -> None:
@@ -316,7 +319,7 @@ def compare(instance: Path, names: str | None, all_: bool, baseline: str | None,
         with click.progressbar(length=len(policies), label="solving policies", file=sys.stderr,
                                item_show_func=lambda name: name) as bar:
             comp = compare_policies(inst, policies, base, options, warm=not cold,
-                                    progress=lambda name: bar.update(1, name))
+                                    progress=lambda name: bar.update(1, name), jobs=jobs)
         write_comparison(comp, out)
         render_comparison(report_view(comp, comparison_record(comp)), out, formats)
         click.echo(side_by_side(comp))

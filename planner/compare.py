@@ -10,20 +10,25 @@ weights, rank by served share; rank 1 is the best served, so a negative change i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from planner.background import pays_off
+from planner.errors import PlannerError
 from planner.instance.instance import Instance
+from planner.parallel import Outcome, SessionProcess, solve_in_turn
 from planner.policies import PolicySpec, apply_policy
 from planner.report.columns import UNIT_SUFFIXES
 from planner.report.comparison import Comparison as ReportComparison
 from planner.report.run_record import run_record
 from planner.report.tables import ResultData, write_csv, write_json, write_tables
-from planner.session import PolicyRun, Session, structure_key
+from planner.session import PolicyRun, Session, starts_from, structure_key
 from planner.solve import SolverOptions
 
 BASE = "base"
@@ -40,45 +45,94 @@ class Comparison:
 
 
 def run_policies(inst: Instance, policies: list[PolicySpec | None], options: SolverOptions,
-                 warm: bool = True,
-                 progress: Callable[[str], None] | None = None) -> list[PolicyRun]:
-    """Solve every policy in one session, in ``solve_order``, and return the runs in the order
-    given. ``warm=False`` solves each from scratch (same answers; for checks and benchmarks)."""
+                 warm: bool = True, progress: Callable[[str], None] | None = None,
+                 jobs: int | None = None) -> list[PolicyRun]:
+    """Solve every policy in ``solve_order`` and return the runs in the order given: in one
+    session, or with two ``jobs`` in two at once (``split``; the second in a child process,
+    planner/parallel.py; None: two where the machine has two cores and the instance is large
+    enough, ``pays_off``). ``warm=False`` solves each from scratch (same answers; for checks
+    and benchmarks). Raises the first planner error a session meets."""
     order = solve_order(inst, policies)
-    runs: dict[int, PolicyRun] = {}
-    with Session(inst, options, warm=warm, upcoming=[policies[k] for k in order]) as session:
-        for k in order:
-            runs[k] = session.solve(policies[k])
-            if progress:
-                progress(runs[k].policy)
-    return [runs[k] for k in range(len(policies))]
+    first, second = split(inst, policies, order) if sessions(inst, jobs) > 1 else (order, [])
+    outcomes: dict[int, Outcome | None] = {}
+    shown: set[str] = set()
+
+    def show(names: list[str]) -> None:
+        for name in names:
+            if progress and name not in shown:
+                progress(name)
+            shown.add(name)
+
+    def solve(session: Session, ks: list[int], other: SessionProcess | None) -> None:
+        # strict=False: the outcomes stop early only at an error, raised here
+        for k, outcome in zip(ks, solve_in_turn(session, [policies[k] for k in ks]), strict=False):
+            if isinstance(outcome, PlannerError):
+                raise outcome
+            outcomes[k] = outcome
+            show([outcome.policy, *(other.finished() if other else [])])
+
+    with (SessionProcess(inst, options, [policies[k] for k in second], warm) if second
+          else nullcontext()) as other, \
+            Session(inst, options, warm=warm, upcoming=[policies[k] for k in first]) as session:
+        solve(session, first, other)
+        if other:
+            outcomes |= dict(zip(second, other.outcomes(), strict=True))
+            if error := next((o for o in outcomes.values() if isinstance(o, PlannerError)), None):
+                raise error
+            show([o.policy for o in outcomes.values() if o is not None])
+            solve(session, [k for k in second if outcomes[k] is None], None)  # the child failed
+    return [outcomes[k] for k in range(len(policies))]
+
+
+def sessions(inst: Instance, jobs: int | None) -> int:
+    """Sessions that solve policies at once: ``jobs``, or with None two where the machine has
+    two cores or more and the instance is large enough (``pays_off``: below, starting the
+    child process costs more than it saves)."""
+    if jobs is not None:
+        return jobs
+    return 2 if (os.cpu_count() or 1) > 1 and pays_off(inst) else 1
+
+
+def _follows_first(k: int, policies: list[PolicySpec | None], specs: list[Instance]) -> bool:
+    """Does policy k start from the first policy's solution (``starts_from``) without tiers,
+    adding only subproblem rows (an export cap, a domestic floor)? Then it takes back the
+    first's kept cuts and starts at its grants and basis."""
+    return starts_from(specs[k], policies[k], specs[0]) and (
+        policies[k] is None or policies[k].tiers is None)
 
 
 def solve_order(inst: Instance, policies: list[PolicySpec | None]) -> list[int]:
     """Indices of ``policies`` in the order a session solves them best: the first policy; then
-    those that keep its weights and add only subproblem rows (an export cap, a domestic floor:
-    they take back its kept cuts and start at its grants and basis; on the Norway year
-    `domestic_first` took 0.7 s right after `status_quo`, against 29.0 s after
-    `flexible_mining`); then the others as given. Not tiers (new stage costs), nor a reserve
-    margin: its rows on the grants cut the first policy's grants off, and the grants move far
-    (`reserve_margin` took 37.1 s right after `domestic_first`, against 5.4–10.2 s last, and
-    `flexible_mining` had not finished 260 s after it). Policies that change connection terms (and
-    so rebuild the model) come after all that keep the built structure. The order changes
-    only the time: each policy's optimum is proved, whatever ran before."""
+    those that follow it (``_follows_first``: on the Norway year `domestic_first` took 0.7 s
+    right after `status_quo`, against 29.0 s after `flexible_mining`); then the others as
+    given. Not tiers (new stage costs), nor a reserve margin: its rows on the grants cut the
+    first policy's grants off, and the grants move far (`reserve_margin` took 37.1 s right
+    after `domestic_first`, against 5.4–10.2 s last, and `flexible_mining` had not finished
+    260 s after it). Policies that change connection terms (and so rebuild the model) come
+    after all that keep the built structure. The order changes only the time: each policy's
+    optimum is proved, whatever ran before."""
     specs = [apply_policy(inst, p) for p in policies]
 
-    def weights(spec: Instance) -> list[float]:
-        return [a.weight_nok_per_mwh for a in spec.applicants]
-
-    def subproblem_rows_only(policy: PolicySpec | None) -> bool:
-        return policy is None or (policy.tiers is None and policy.reserve_margin is None)
-
     def rank(k: int) -> tuple[bool, bool]:
-        near_first = k == 0 or (subproblem_rows_only(policies[k])
-                                and weights(specs[k]) == weights(specs[0]))
+        near_first = k == 0 or _follows_first(k, policies, specs)
         return structure_key(specs[k]) != structure_key(inst), not near_first
 
     return sorted(range(len(policies)), key=rank)
+
+
+def split(inst: Instance, policies: list[PolicySpec | None], order: list[int]
+          ) -> tuple[list[int], list[int]]:
+    """``order`` cut into the shares of two sessions. The first keeps the first policy and
+    those that start from its solution (``starts_from``: on the Norway year
+    `first_come_first_served` took 83 s after `status_quo`, 283.7 s solved first in a
+    session). Every other policy starts its first stage from its own coarse optimum wherever
+    it runs: they go to the second session."""
+    first = apply_policy(inst, policies[order[0]])
+
+    def stays(k: int) -> bool:
+        return k == order[0] or starts_from(apply_policy(inst, policies[k]), policies[k], first)
+
+    return [k for k in order if stays(k)], [k for k in order if not stays(k)]
 
 
 def _applicant_metrics(run: PolicyRun, reference: Instance) -> pd.DataFrame:
@@ -160,9 +214,11 @@ def comparison_table(runs: list[PolicyRun], baseline: str) -> pd.DataFrame:
 
 def compare(inst: Instance, policies: list[PolicySpec | None], baseline: str,
             options: SolverOptions | None = None, warm: bool = True,
-            progress: Callable[[str], None] | None = None) -> Comparison:
-    """Solve the policies (``None`` is the base instance, named ``base``) and compare them."""
-    runs = run_policies(inst, policies, options or SolverOptions(), warm, progress)
+            progress: Callable[[str], None] | None = None, jobs: int | None = None
+            ) -> Comparison:
+    """Solve the policies (``None`` is the base instance, named ``base``; ``jobs``: sessions at
+    once, ``run_policies``) and compare them."""
+    runs = run_policies(inst, policies, options or SolverOptions(), warm, progress, jobs)
     return Comparison(baseline, runs, comparison_table(runs, baseline))
 
 

@@ -42,6 +42,9 @@ class InputError(PlannerError):
         head = f"{n} problem{'s' if n != 1 else ''} in the input:"
         super().__init__("\n".join([head, *(f"  {p}" for p in problems)]))
 
+    def __reduce__(self) -> tuple:  # pickled with its problems (planner/parallel.py)
+        return InputError, (self.problems,)
+
 
 class InfeasibleError(PlannerError):
     """HiGHS proved the LP infeasible; no allocation is reported."""

@@ -61,6 +61,19 @@ def structure_key(inst: Instance) -> tuple:
     return tuple((a.name, a.firm_share, a.max_curtailment_share) for a in inst.applicants)
 
 
+def starts_from(inst: Instance, policy: PolicySpec | None, earlier: Instance) -> bool:
+    """Does a policy (``inst`` applied) start from the solution of an earlier one (instance
+    ``earlier``) in the same session, not from its own coarse optimum? It does with the same
+    weights and no reserve margin: without tiers its first stage takes back the earlier
+    solve's kept cuts (same costs); with the connection queue as tiers the earlier optimum
+    reaches the queue's leading tiers, which are then skipped (``Session._tier_stages``), and
+    its grants start the probes of the rest."""
+    same = [a.weight_nok_per_mwh for a in inst.applicants] == \
+        [a.weight_nok_per_mwh for a in earlier.applicants]
+    return same and (policy is None or (policy.reserve_margin is None
+                                        and policy.tiers in (None, "queue")))
+
+
 def firm_supply_mw(inst: Instance, zone: str | None) -> float:
     """Firm supply capacity (MW) of a zone, or of the system: reservoir hydro turbines and
     thermal plants at nameplate, plus import capacity over interconnectors (and, for a zone,
@@ -122,8 +135,8 @@ class Session:
     def __init__(self, inst: Instance, options: SolverOptions | None = None, warm: bool = True,
                  upcoming: list[PolicySpec | None] | None = None):
         """``upcoming``: the policies to be solved (None: the base instance), in order; a child
-        process computes their coarse optima while this one builds the LP and solves the
-        policies before them (planner/background.py). Close the session (or use it as a
+        process computes the coarse optima they will start from while this one builds the LP
+        and solves the policies before them (planner/background.py). Close the session (or use it as a
         context manager) to stop a child still running."""
         self.base = inst
         self.options = options or SolverOptions()
@@ -133,7 +146,12 @@ class Session:
         self.inst = inst
         """The instance of the policy being solved."""
         background = may_decompose(inst, self.options) and pays_off(inst)
-        self._upcoming = CoarseStarts(inst, self.options, upcoming or [], background)
+        specs = [apply_policy(inst, p) for p in upcoming or []]
+        cold = [p for k, p in enumerate(upcoming or [])
+                if not any(starts_from(specs[k], p, earlier) for earlier in specs[:k])]
+        self._upcoming = CoarseStarts(inst, self.options, cold, background)
+        """The coarse optima of the upcoming policies that do not start from an earlier one's
+        solution (``starts_from``); the others' are computed here if ever asked for."""
         self._coarse: tuple[CoarseStarts, int] | None = None
         """Where the current policy's coarse optimum is: a list and the position in it."""
         self.coarse_s = self.coarse_wait_s = 0.0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from test_properties import SETTINGS, instances, scale_of, scaled
 
 import planner
 from planner.cli import cli
-from planner.compare import run_policies, solve_order
+from planner.compare import run_policies, solve_order, split
 from planner.policies import PolicySpec, load_policies
 from planner.session import Session, firm_supply_mw
 from planner.solve import SolverOptions, run_highs
@@ -184,6 +185,40 @@ def test_compare_solves_the_policies_near_the_first_right_after_it():
     for policy, run in zip(TEACHING_POLICIES, runs, strict=True):
         expected = Session(inst, warm=False).solve(policy).result.summary["objective_nok"]
         assert run.result.summary["objective_nok"] == pytest.approx(expected, rel=1e-8, abs=1e-4)
+
+def test_two_sessions_give_the_runs_of_one(monkeypatch):
+    """With two jobs the first session keeps the base and the policies that follow it, the
+    second (a child process) solves the others: the runs come back in the order given, each
+    with the optimum one session finds, and progress names every policy once. A second session
+    that fails (no Python to run it) leaves its policies to the first, with a warning."""
+    inst = planner.load_instance(DAY)
+    names = [p.name if p else "base" for p in TEACHING_POLICIES]
+    first, second = split(inst, TEACHING_POLICIES, solve_order(inst, TEACHING_POLICIES))
+    assert [names[k] for k in first] == ["base", "cap", "floor", "terms"]
+    assert [names[k] for k in second] == ["weights", "tiers", "reserve"]
+    one = run_policies(inst, TEACHING_POLICIES, SolverOptions(), jobs=1)
+    solved: list[str] = []
+    two = run_policies(inst, TEACHING_POLICIES, SolverOptions(), jobs=2, progress=solved.append)
+    assert sorted(solved) == sorted(names)
+    assert [r.policy for r in two] == names
+    for a, b in zip(one, two, strict=True):
+        assert b.result.summary["objective_nok"] == pytest.approx(
+            a.result.summary["objective_nok"], rel=1e-8, abs=1e-4)
+    monkeypatch.setattr(sys, "executable", "false")
+    with pytest.warns(RuntimeWarning, match="second session"):
+        fallback = run_policies(inst, TEACHING_POLICIES, SolverOptions(), jobs=2)
+    assert [r.result.summary["objective_nok"] for r in fallback] == pytest.approx(
+        [r.result.summary["objective_nok"] for r in one], rel=1e-8, abs=1e-4)
+
+
+def test_an_error_in_the_second_session_is_raised():
+    """The week's reserve margin cannot hold: solved in the second session, its located
+    infeasibility is raised as one session would raise it."""
+    inst = planner.load_instance(WEEK)
+    policies = [None, policy(name="reserve", reserve_margin={"margin": 0.5, "scope": "zone"})]
+    with pytest.raises(planner.InfeasibleError, match="policy 'reserve'"):
+        run_policies(inst, policies, SolverOptions(), jobs=2)
+
 
 def test_limits_hold_in_the_result_tables():
     """Export cap, domestic floor and reserve margin, recomputed from the written tables."""

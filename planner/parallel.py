@@ -1,0 +1,123 @@
+"""Policies solved in a second session, in a child process, beside this process's session.
+
+Why: each policy's solve is one HiGHS run after another, on one core; a machine with two has a
+second idle. The child (``python -m planner.parallel``) builds the LP itself, at the same time
+as this process builds its own, and solves its share of the policies in its session, warm from
+policy to policy as any session; this process solves the rest. Each session builds once, so no
+policy rebuilds the model that would not in a single session. The child writes each
+policy's run (or the planner error that stopped it) pickled to a file and its name on
+standard output as it finishes, so progress is shown while this process works on.
+
+Which policies go where (``split``): the first session keeps the first policy and those that
+start from its solution, the rest go to the second (planner/compare.py, ``split``).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import sys
+import tempfile
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+from planner.background import Child, read_payload
+from planner.errors import PlannerError
+from planner.instance.instance import Instance
+from planner.policies import PolicySpec
+from planner.session import PolicyRun, Session
+from planner.solve import SolverOptions
+
+Outcome = PolicyRun | PlannerError
+"""A policy's run, or the planner error that stopped its session."""
+
+
+class SessionProcess:
+    """A second session in a child process that solves ``policies`` in order. ``outcomes``
+    waits for them; a child that cannot start or fails leaves its policies to the caller."""
+
+    def __init__(self, inst: Instance, options: SolverOptions, policies: list[PolicySpec | None],
+                 warm: bool):
+        fd, name = tempfile.mkstemp(prefix="planner-runs-", suffix=".pickle")
+        os.close(fd)  # the child writes it, this process reads it once the child has ended
+        self._runs = Path(name)
+        self.policies = policies
+        self._child = Child.start("planner.parallel", (inst, options, policies, warm, name))
+        self._finished: queue.Queue[str] = queue.Queue()
+        if self._child is not None:
+            threading.Thread(target=self._read_names, daemon=True).start()
+
+    def _read_names(self) -> None:
+        for line in self._child.process.stdout:
+            self._finished.put(line.rstrip("\n"))
+
+    def finished(self) -> list[str]:
+        """Names of the policies the child has finished since the last call (without waiting)."""
+        names = []
+        while not self._finished.empty():
+            names.append(self._finished.get())
+        return names
+
+    def outcomes(self) -> list[Outcome | None]:
+        """Each policy's outcome, in order, once the child has ended; None for a policy it did
+        not reach (it failed, or could not start: a warning says why)."""
+        if self._child is None:
+            return [None] * len(self.policies)
+        code = self._child.process.wait()
+        found: list[Outcome | None] = []
+        with self._runs.open("rb") as f:
+            while len(found) < len(self.policies):
+                try:
+                    found.append(pickle.load(f))
+                except EOFError:  # the child stopped early
+                    break
+        if code != 0 or (len(found) < len(self.policies)
+                         and not any(isinstance(o, PlannerError) for o in found)):
+            warnings.warn(f"the second session's process failed (exit code {code}), so its "
+                          f"policies are solved in this one: {self._child.error_text()}",
+                          RuntimeWarning, stacklevel=2)
+        return found + [None] * (len(self.policies) - len(found))
+
+    def close(self) -> None:
+        """Stop the child if it still runs and remove its files."""
+        if self._child is not None:
+            self._child.close()
+            self._child = None
+        self._runs.unlink(missing_ok=True)
+
+    def __enter__(self) -> SessionProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def solve_in_turn(session: Session, policies: list[PolicySpec | None]) -> Iterator[Outcome]:
+    """Each policy's run in ``session``, in order, until the first planner error (the last
+    outcome then)."""
+    for policy in policies:
+        try:
+            yield session.solve(policy)
+        except PlannerError as exc:
+            yield exc
+            return
+
+
+def main(input_path: str) -> None:
+    """The child: solve the policies in one session; append each outcome pickled to the runs
+    file and print the policy's name."""
+    inst, options, policies, warm, runs = read_payload(input_path)
+    with Session(inst, options, warm=warm, upcoming=policies) as session, \
+            open(runs, "wb") as f:
+        for outcome in solve_in_turn(session, policies):
+            pickle.dump(outcome, f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.flush()
+            if isinstance(outcome, PolicyRun):
+                print(outcome.policy, flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
