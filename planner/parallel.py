@@ -106,9 +106,17 @@ def solve_in_turn(session: Session, policies: list[PolicySpec | None]) -> Iterat
             return
 
 
+NICENESS = 10
+"""How much lower the child's CPU priority is than this process's. The first session's share
+is the longer (on the Norway year the status quo and `first_come_first_served`), and at the
+start four processes want the two cores: both builds and both sessions' coarse optima."""
+
+
 def main(input_path: str) -> None:
     """The child: solve the policies in one session; append each outcome pickled to the runs
     file and print the policy's name."""
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(NICENESS)
     inst, options, policies, warm, runs = read_payload(input_path)
     with Session(inst, options, warm=warm, upcoming=policies) as session, \
             open(runs, "wb") as f:

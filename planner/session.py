@@ -140,6 +140,8 @@ class Session:
         context manager) to stop a child still running."""
         self.base = inst
         self.options = options or SolverOptions()
+        self.resolves = len(upcoming or []) > 1
+        """Warm re-solves are to follow the first solve (SolverOptions.pricing)."""
         self.warm = warm
         """False: every solve starts from scratch (for benchmarks and tests)."""
         self.builds = 0
@@ -540,11 +542,13 @@ class Session:
         return PolicyRun(policy.name if policy else "base", result, stages, rebuilt)
 
     def _set_pricing(self) -> None:
-        """The dual simplex pricing for a solve from scratch (an LP's first, or every solve of a
-        cold session) or for a re-solve (SolverOptions.pricing)."""
+        """The dual simplex pricing (SolverOptions.pricing) for a solve alone (every solve of a
+        cold session; the first of a session told of no policy after it) or for one that warm
+        re-solves follow or that follows one."""
         h = self.dec.highs if self.dec is not None else self.highs
         h.setOptionValue("simplex_dual_edge_weight_strategy",
-                         self.options.pricing(from_scratch=self.from_scratch or not self.warm))
+                         self.options.pricing(alone=not self.warm
+                                              or (self.from_scratch and not self.resolves)))
 
     def _tier_stages(self, inst: Instance, policy: PolicySpec, cost: np.ndarray) -> list[Stage]:
         """Solve the tiers in order and hold each tier's value for the stages after it.
