@@ -52,11 +52,13 @@ def needs_coarse(inst: Instance, options: SolverOptions) -> bool:
 def first_stage_start(base: Instance, policy: PolicySpec | None, options: SolverOptions
                       ) -> tuple[Grants, float]:
     """The coarse optimum a policy's first stage starts from (planner/session.py) and the
-    seconds it took: of its first tier's value where it has tiers, else of its objective."""
+    seconds it took: of its first tier's value where it has tiers other than the connection
+    queue, else of its objective."""
     from planner.api import timed_coarse_grants  # planner.api uses this module
 
     inst = apply_policy(base, policy)
-    tiers = tier_members(inst, policy) if policy is not None else []
+    # a queue policy solved first starts without its tiers (Session._untiered_start)
+    tiers = tier_members(inst, policy) if policy is not None and policy.tiers != "queue" else []
     first = next((t for t in tiers if t.applicants or t.trade or t.existing), None)
     return timed_coarse_grants(inst, options, first)
 

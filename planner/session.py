@@ -568,6 +568,8 @@ class Session:
         for stage k when the earlier tiers are held by fixed columns; where one is held by a row,
         within that row's tolerance."""
         stages: list[Stage] = []
+        if self.last_x is None and policy.tiers == "queue" and self.dec is not None:
+            stages.append(self._untiered_start(cost))
         cumulative = np.zeros(len(cost), dtype=bool)
         known = [self.last_x] if self.last_x is not None and self._feasible(self.last_x) else []
         holds: list[Callable[[np.ndarray], bool]] = []
@@ -615,6 +617,18 @@ class Session:
                                                       if s.hold_row is not None]))
                 holds.append(lambda x, c=tier.cols, v=tier.coefs, least=least: v @ x[c] >= least)
         return stages
+
+    def _untiered_start(self, cost: np.ndarray) -> Stage:
+        """The optimum of the policy's objective without its tiers, for a queue policy solved
+        first in the decomposition: it reaches the queue's leading tiers (protected demand,
+        existing connections), which are then skipped, and its grants start the probes of the
+        rest, as an earlier policy's optimum does (``starts_from``). On the Norway year
+        `first_come_first_served` solved first took 283.7 s without it."""
+        t0 = time.perf_counter()
+        self._set_costs(cost)
+        sol = self._run()
+        return Stage("start: objective without tiers", sol.objective, sol.objective,
+                     time.perf_counter() - t0, _iterations(sol))
 
     def _tier(self, label: str, spec: TierSpec, cost: np.ndarray) -> Tier | None:
         cols = spec.columns(self._cols, self.lp)
@@ -736,8 +750,8 @@ class Tier:
 
 def _stage_record(stage: Stage) -> dict:
     """A stage as summary.json reports it: its figures and how its tier is held."""
-    held = (None if stage.name == "final"
-            else "row" if stage.hold_row is not None else "fixed columns")
+    held = ("row" if stage.hold_row is not None
+            else "fixed columns" if stage.fixed_cols is not None else None)
     internal = ("hold_row", "fixed_cols", "tight_rows", "tight_weights")
     return {k: v for k, v in vars(stage).items() if k not in internal} | {"held_by": held}
 
@@ -752,6 +766,8 @@ def _priority_cost(stage: Stage, sol: Solution, cost: np.ndarray) -> float:
     −reduced cost / cost over those columns (0 where giving up value gains nothing)."""
     if stage.hold_row is not None:
         return -float(sol.row_dual[stage.hold_row])
+    if stage.fixed_cols is None:  # no tier held: the final stage, a start without tiers
+        return 0.0
     cols = stage.fixed_cols[cost[stage.fixed_cols] != 0]
     ratios = np.concatenate([-sol.col_dual[cols] / cost[cols],
                              -sol.row_dual[stage.tight_rows] / stage.tight_weights])

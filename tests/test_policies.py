@@ -247,8 +247,9 @@ def test_norway_policies_validate_and_are_documented():
 
 def test_norway_policies_solve_on_a_teaching_week(tmp_path):
     """Every shipped Norway policy (written to a policy file) solves on the two-zone teaching
-    week: each is optimal or, for the reserve margin, a located infeasibility; the comparison
-    has every policy and per-applicant changes against the baseline."""
+    week, in two sessions as on the Norway year: each is optimal or, for the reserve margin, a
+    located infeasibility; the comparison has every policy and per-applicant changes against
+    the baseline."""
     section = {"policies": read_yaml(NORWAY)["policies"]}
     inst = planner.load_instance(WEEK)
     firm = sum(a.existing_mw * a.firm_share for a in inst.applicants)
@@ -258,7 +259,7 @@ def test_norway_policies_solve_on_a_teaching_week(tmp_path):
     policy_file = write_instance(section, tmp_path / "norway-policies.yaml")
     out = tmp_path / "cmp"
     res = CliRunner().invoke(cli, ["compare", str(WEEK), "--all", "--policy-file", str(policy_file),
-                                   "--out", str(out)])
+                                   "--out", str(out), "--jobs", "2"])
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out / "comparison.csv")
     assert sorted(table["policy"].unique()) == sorted(p["name"] for p in section["policies"])
@@ -477,6 +478,28 @@ def test_queue_tiers_served_in_full_by_the_previous_optimum_are_skipped():
         [s.value_nok for s in cold.stages], rel=1e-5, abs=1e-3)
     assert warm.result.summary["objective_nok"] == pytest.approx(
         cold.result.summary["objective_nok"], rel=1e-6)
+
+
+def test_a_queue_policy_solved_first_starts_from_its_objective_without_tiers():
+    """In the decomposition, a queue policy solved first begins with the optimum of its
+    objective without tiers, as if an earlier policy had been solved: the leading tiers that
+    optimum serves in full are skipped with no probe, and every tier's value and the final
+    objective equal those solved after the base's optimum."""
+    inst = planner.load_instance(WEEK)
+    queue = policy(tiers="queue")
+    grants = SolverOptions(method="grants")
+    first = Session(inst, grants).solve(queue)
+    session = Session(inst, grants)
+    session.solve(None)
+    after = session.solve(queue)
+    start, *tiers = first.stages
+    assert start.name == "start: objective without tiers" and not start.skipped
+    assert tiers[0].skipped and not tiers[0].probed
+    assert first.result.summary["policy"]["stages"][0]["held_by"] is None
+    assert [s.value_nok for s in tiers] == pytest.approx(
+        [s.value_nok for s in after.stages], rel=1e-5, abs=1e-3)
+    assert first.result.summary["objective_nok"] == pytest.approx(
+        after.result.summary["objective_nok"], rel=1e-6)
 
 
 def test_probe_as_first_solve_keeps_its_fixes_with_a_staged_solve():
