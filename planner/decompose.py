@@ -227,6 +227,7 @@ class GrantDecomposition:
             sub = run_highs(h, self.lp)
         except InfeasibleError:
             self.solve_s += time.perf_counter() - start
+            self.iterations += h.getInfo().simplex_iteration_count  # the proof's are spent too
             self._add_feasibility_cut(grants, row_low, row_up, col_low, col_up)
             raise DecompositionFailed from None
         except UnboundedError:  # the full LP tells more
