@@ -61,10 +61,6 @@ def structure_key(inst: Instance) -> tuple:
     return tuple((a.name, a.firm_share, a.max_curtailment_share) for a in inst.applicants)
 
 
-def _weights(inst: Instance) -> list[float]:
-    return [a.weight_nok_per_mwh for a in inst.applicants]
-
-
 def starts_from(inst: Instance, policy: PolicySpec | None, earlier: Instance) -> bool:
     """Does a policy (``inst`` applied) start from the solution of an earlier one (instance
     ``earlier``) in the same session, not from its own coarse optimum? It does with the same
@@ -72,7 +68,9 @@ def starts_from(inst: Instance, policy: PolicySpec | None, earlier: Instance) ->
     solve's kept cuts (same costs); with the connection queue as tiers the earlier optimum
     reaches the queue's leading tiers, which are then skipped (``Session._tier_stages``), and
     its grants start the probes of the rest."""
-    return _weights(inst) == _weights(earlier) and (policy is None or (policy.reserve_margin is None
+    same = [a.weight_nok_per_mwh for a in inst.applicants] == \
+        [a.weight_nok_per_mwh for a in earlier.applicants]
+    return same and (policy is None or (policy.reserve_margin is None
                                         and policy.tiers in (None, "queue")))
 
 
@@ -142,10 +140,8 @@ class Session:
         context manager) to stop a child still running."""
         self.base = inst
         self.options = options or SolverOptions()
-        nexts = [apply_policy(inst, p) for p in (upcoming or [])[:2]]
-        self.reweighted_next = len(nexts) == 2 and _weights(nexts[1]) != _weights(nexts[0])
-        """The policy after the first has other weights, so a long warm re-solve follows the
-        first solve (SolverOptions.pricing)."""
+        self.resolves = len(upcoming or []) > 1
+        """Warm re-solves are to follow the first solve (SolverOptions.pricing)."""
         self.warm = warm
         """False: every solve starts from scratch (for benchmarks and tests)."""
         self.builds = 0
@@ -547,12 +543,12 @@ class Session:
 
     def _set_pricing(self) -> None:
         """The dual simplex pricing (SolverOptions.pricing) for a solve alone (every solve of a
-        cold session; the first of a session unless the policy after it has other weights) or
-        for one in a chain of warm re-solves."""
+        cold session; the first of a session told of no policy after it) or for one that warm
+        re-solves follow or that follows one."""
         h = self.dec.highs if self.dec is not None else self.highs
         h.setOptionValue("simplex_dual_edge_weight_strategy",
                          self.options.pricing(alone=not self.warm
-                                              or (self.from_scratch and not self.reweighted_next)))
+                                              or (self.from_scratch and not self.resolves)))
 
     def _tier_stages(self, inst: Instance, policy: PolicySpec, cost: np.ndarray) -> list[Stage]:
         """Solve the tiers in order and hold each tier's value for the stages after it.

@@ -67,19 +67,17 @@ class SolverOptions:
     dual_edge_weights: str = "auto"
     """Pricing of HiGHS's dual simplex (simplex_dual_edge_weight_strategy): devex, choose
     (HiGHS's default, dual steepest edge here), steepest_edge, dantzig, or auto: devex for a
-    solve alone (from scratch, with no long warm re-solve of the same LP after it: `planner
-    solve`, a session's first solve unless the policy after it has other weights), HiGHS's
-    choice in a chain of warm re-solves (``pricing``). Measured on the Norway year: from
+    solve alone (from scratch, with no warm re-solve of the same LP after it: `planner
+    solve`), HiGHS's choice in a chain of warm re-solves (a session told of several
+    policies), its first solve included (``pricing``). Measured on the Norway year: from
     scratch, devex took the hourly decomposition through the same 19 points in 108 547
     iterations and 25.8–38.4 s (mean 32.6 s over four runs), against 175 951 iterations and
     37.1–39.9 s (mean 38.4 s) with HiGHS's choice (steepest edge pays an extra solve with the
-    basis each iteration, dear where the reservoirs chain the hours). But the first long
-    re-solve priced by steepest edge after a devex solve pays for the switch: `market` took
-    21.6 s after `value_creation` priced by devex, 3.5 s after one priced by steepest edge;
-    after the status quo, whose next policies keep its weights (`domestic_first`, 0.5 s), devex
-    first gave 25.7 + 83.0 s for it and `first_come_first_served`, steepest edge 30.4 + 91.2 s
-    (session 12). Devex throughout lost too (`market` 27.4 s against 4.1 s, `flexible_mining`
-    92.5 against 53.6 s; session 11), where few, well chosen iterations count."""
+    basis each iteration, dear where the reservoirs chain the hours). But the first re-solve
+    priced by steepest edge after a devex solve pays for the switch: `market` took 21.6 s
+    after `value_creation` priced by devex, 3.5 s after one priced by steepest edge (session
+    12); devex throughout lost too (`market` 27.4 s against 4.1 s, `flexible_mining` 92.5
+    against 53.6 s; session 11), where few, well chosen iterations count."""
     threads: int | None = None
     verbose: bool = False
     extra: dict[str, object] = field(default_factory=dict)
@@ -96,7 +94,7 @@ class SolverOptions:
                              f"{', '.join(DUAL_EDGE_WEIGHTS)}, not {self.dual_edge_weights!r}")
 
     def pricing(self, alone: bool) -> int:
-        """HiGHS's simplex_dual_edge_weight_strategy for a solve from scratch that no long warm
+        """HiGHS's simplex_dual_edge_weight_strategy for a solve from scratch that no warm
         re-solve of the same LP follows (``alone``), or for a solve in a chain of them."""
         if self.dual_edge_weights == "auto":
             return DUAL_EDGE_WEIGHTS["devex" if alone else "choose"]
