@@ -17,7 +17,7 @@ import invariants as inv
 import numpy as np
 import pytest
 from helpers import run_cli, write_instance
-from hypothesis import given
+from hypothesis import example, given
 from scipy import sparse
 from test_properties import SETTINGS, instances, instances_with_small_reservoirs, scale_of
 
@@ -252,19 +252,36 @@ def test_a_hold_on_the_objective_turns_the_points_into_valid_cuts():
     assert dec.solve().objective == pytest.approx(best.objective, rel=1e-9)
 
 
+NO_SUPPLY_WHEN_NEEDED = {
+    "name": "random", "time": {"start": "2030-01-01T00:00", "hours": 5}, "zones": [{"name": "A"}],
+    "supply": [{"name": "s0", "zone": "A", "kind": "wind", "capacity_mw": 1.0,
+                "marginal_cost_nok_per_mwh": 21.0, "availability": [0.0, 0.0, 0.0, 0.0, 1.0]}],
+    "applicants": [{"name": "a0", "zone": "A", "class": "industry", "requested_mw": 1.0,
+                    "existing_mw": 0.0, "profile": [0.0, 0.0, 0.0, 1.0, 0.0],
+                    "weight_nok_per_mwh": 10.0, "firm_share": 0.0, "max_curtailment_share": 1.0,
+                    "value_of_lost_load_nok_per_mwh": 0,
+                    "window": {"hours": 1, "min_share": 0.0}}],
+    "protected_demand": []}
+"""Found by Hypothesis: the full LP ends at a final objective of 1.1e-6 NOK (served −1e-7 MWh
+and generation −1e-7 MWh, within HiGHS's primal feasibility tolerance), the decomposition at 0."""
+
+
 @SETTINGS
 @given(spec=instances())
+@example(spec=NO_SUPPLY_WHEN_NEEDED)
 def test_tiers_on_the_decomposition_equal_the_full_lp(spec):
     """Random instances, whose requests often leave no solution without unserved energy, under
     lexicographic tiers (each hold a row on served energy and grants): the decomposed session
-    reaches the full LP's final objective."""
+    reaches the full LP's final objective, to one tier tolerance per hold (each may give up
+    that much of its tier's value), which also covers the full LP's solution sitting at
+    HiGHS's primal feasibility tolerance outside a bound (``NO_SUPPLY_WHEN_NEEDED``)."""
     tiers = PolicySpec.model_validate({"name": "t", "tiers": [["industry", "households"],
                                                               ["*", "trade"]]})
     with tempfile.TemporaryDirectory() as tmp:
         inst = planner.load_instance(write_instance(spec, Path(tmp) / "i.yaml"))
         expected = Session(inst, DIRECT).solve(tiers).result
         assert_same_optimum(expected, Session(inst, GRANTS).solve(tiers).result,
-                            rel=tiers.tier_tolerance)
+                            rel=len(tiers.tiers) * tiers.tier_tolerance)
 
 
 def test_a_rebuilt_model_starts_from_the_last_grants():
