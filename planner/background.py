@@ -27,7 +27,7 @@ from typing import IO
 import planner
 from planner.instance.aggregate import can_aggregate
 from planner.instance.instance import Instance
-from planner.policies import PolicySpec, apply_policy, tier_members
+from planner.policies import QUEUE, PolicySpec, apply_policy, tier_members
 from planner.solve import SolverOptions
 
 BACKGROUND_MIN_HOURS = 2000
@@ -58,7 +58,7 @@ def first_stage_start(base: Instance, policy: PolicySpec | None, options: Solver
 
     inst = apply_policy(base, policy)
     # a queue policy solved first starts without its tiers (Session._untiered_start)
-    tiers = tier_members(inst, policy) if policy is not None and policy.tiers != "queue" else []
+    tiers = tier_members(inst, policy) if policy is not None and policy.tiers != QUEUE else []
     first = next((t for t in tiers if t.applicants or t.trade or t.existing), None)
     return timed_coarse_grants(inst, options, first)
 

@@ -41,7 +41,14 @@ from planner.instance.instance import Applicant, Instance
 from planner.model import build_model
 from planner.model.index import ModelIndex, windows
 from planner.model.lazy import storage_level_rows
-from planner.policies import PolicySpec, TierSpec, apply_policy, per_horizon_mwh, tier_members
+from planner.policies import (
+    QUEUE,
+    PolicySpec,
+    TierSpec,
+    apply_policy,
+    per_horizon_mwh,
+    tier_members,
+)
 from planner.results import Result, build_result
 from planner.solve import (
     INF,
@@ -71,7 +78,7 @@ def starts_from(inst: Instance, policy: PolicySpec | None, earlier: Instance) ->
     same = [a.weight_nok_per_mwh for a in inst.applicants] == \
         [a.weight_nok_per_mwh for a in earlier.applicants]
     return same and (policy is None or (policy.reserve_margin is None
-                                        and policy.tiers in (None, "queue")))
+                                        and policy.tiers in (None, QUEUE)))
 
 
 def firm_supply_mw(inst: Instance, zone: str | None) -> float:
@@ -136,8 +143,8 @@ class Session:
                  upcoming: list[PolicySpec | None] | None = None):
         """``upcoming``: the policies to be solved (None: the base instance), in order; a child
         process computes the coarse optima they will start from while this one builds the LP
-        and solves the policies before them (planner/background.py). Close the session (or use it as a
-        context manager) to stop a child still running."""
+        and solves the policies before them (planner/background.py). Close the session (or use
+        it as a context manager) to stop a child still running."""
         self.base = inst
         self.options = options or SolverOptions()
         self.resolves = len(upcoming or []) > 1
@@ -568,7 +575,7 @@ class Session:
         for stage k when the earlier tiers are held by fixed columns; where one is held by a row,
         within that row's tolerance."""
         stages: list[Stage] = []
-        if self.last_x is None and policy.tiers == "queue" and self.dec is not None:
+        if self.last_x is None and policy.tiers == QUEUE and self.dec is not None:
             stages.append(self._untiered_start(cost))
         cumulative = np.zeros(len(cost), dtype=bool)
         known = [self.last_x] if self.last_x is not None and self._feasible(self.last_x) else []

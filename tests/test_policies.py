@@ -186,6 +186,7 @@ def test_compare_solves_the_policies_near_the_first_right_after_it():
         expected = Session(inst, warm=False).solve(policy).result.summary["objective_nok"]
         assert run.result.summary["objective_nok"] == pytest.approx(expected, rel=1e-8, abs=1e-4)
 
+
 def test_two_sessions_give_the_runs_of_one(monkeypatch):
     """With two jobs the first session keeps the base and the policies that follow it, the
     second (a child process) solves the others: the runs come back in the order given, each
