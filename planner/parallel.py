@@ -5,7 +5,8 @@ second idle. The child (``python -m planner.parallel``) builds the LP itself, at
 as this process builds its own, and solves its share of the policies in its session, warm from
 policy to policy as any session; this process solves the rest. Each session builds once, so no
 policy rebuilds the model that would not in a single session. The child writes each
-policy's run (or the planner error that stopped it) pickled to a file and its name on
+policy's run (or the planner error that stopped it) pickled to a file, with the warnings
+issued meanwhile (this process issues them again as it reads the runs), and its name on
 standard output as it finishes, so progress is shown while this process works on. Which
 policies go where: planner/compare.py, ``split``.
 """
@@ -21,6 +22,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from planner.background import Child, read_payload
 from planner.errors import PlannerError
@@ -65,13 +67,8 @@ class SessionProcess:
         if self._child is None:
             return [None] * len(self.policies)
         code = self._child.process.wait()
-        found: list[Outcome | None] = []
         with self._runs.open("rb") as f:
-            while len(found) < len(self.policies):
-                try:
-                    found.append(pickle.load(f))
-                except EOFError:  # the child stopped early
-                    break
+            found: list[Outcome | None] = list(read_outcomes(f, len(self.policies)))
         if code != 0 or (len(found) < len(self.policies)
                          and not any(isinstance(o, PlannerError) for o in found)):
             warnings.warn(f"the second session's process failed (exit code {code}), so its "
@@ -111,17 +108,41 @@ start four processes want the two cores: both builds and both sessions' coarse o
 Norway year compare took 149.3 s with it, 161.2 s at equal priority (session 12)."""
 
 
+def write_outcomes(f: BinaryIO, outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
+    """Append each outcome to ``f`` pickled, with the warnings issued while it was computed
+    (they are otherwise lost in the child's error output), as it comes; yields it then."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for outcome in outcomes:
+            pickle.dump((outcome, [w.message for w in caught]), f,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+            f.flush()
+            caught.clear()
+            yield outcome
+
+
+def read_outcomes(f: BinaryIO, most: int) -> Iterator[Outcome]:
+    """The outcomes ``write_outcomes`` wrote, at most ``most``, each after issuing the
+    warnings that came with it here; stops early where the writer did."""
+    for _ in range(most):
+        try:
+            outcome, messages = pickle.load(f)
+        except EOFError:  # the child stopped early
+            return
+        for message in messages:
+            warnings.warn(message, stacklevel=3)
+        yield outcome
+
+
 def main(input_path: str) -> None:
-    """The child: solve the policies in one session; append each outcome pickled to the runs
-    file and print the policy's name."""
+    """The child: solve the policies in one session; append each outcome (and its warnings)
+    pickled to the runs file and print the policy's name."""
     if hasattr(os, "nice"):  # not on Windows
         os.nice(NICENESS)
     inst, options, policies, warm, runs = read_payload(input_path)
     with Session(inst, options, warm=warm, upcoming=policies) as session, \
             open(runs, "wb") as f:
-        for outcome in solve_in_turn(session, policies):
-            pickle.dump(outcome, f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
+        for outcome in write_outcomes(f, solve_in_turn(session, policies)):
             if isinstance(outcome, PolicyRun):
                 print(outcome.policy, flush=True)
 

@@ -9,6 +9,7 @@ import json
 import re
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from test_properties import SETTINGS, instances, scale_of, scaled
 import planner
 from planner.cli import cli
 from planner.compare import run_policies, solve_order, split
+from planner.parallel import read_outcomes, write_outcomes
 from planner.policies import PolicySpec, load_policies
 from planner.session import Session, firm_supply_mw
 from planner.solve import SolverOptions, run_highs
@@ -210,6 +212,24 @@ def test_two_sessions_give_the_runs_of_one(monkeypatch):
         fallback = run_policies(inst, TEACHING_POLICIES, SolverOptions(), jobs=2)
     assert [r.result.summary["objective_nok"] for r in fallback] == pytest.approx(
         [r.result.summary["objective_nok"] for r in one], rel=1e-8, abs=1e-4)
+
+
+def test_the_second_sessions_warnings_reach_this_process(tmp_path):
+    """Warnings issued in the child while it computes an outcome travel with that outcome and
+    are issued here when it is read, once; the child itself shows none."""
+    def outcomes():
+        warnings.warn("the coarse optimum's process failed", RuntimeWarning, stacklevel=1)
+        yield "weights"
+        yield "tiers"
+
+    runs = tmp_path / "runs.pickle"
+    with runs.open("wb") as f, warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        assert list(write_outcomes(f, outcomes())) == ["weights", "tiers"]
+    assert shown == []
+    with runs.open("rb") as f, pytest.warns(RuntimeWarning, match="coarse optimum") as issued:
+        assert list(read_outcomes(f, 3)) == ["weights", "tiers"]
+    assert len(issued) == 1
 
 
 def test_an_error_in_the_second_session_is_raised():
