@@ -15,7 +15,8 @@ V is concave and piecewise linear; a point k (grants g_k, optimal row duals y_k 
 subproblem) gives the cut V(g) ≤ V_k + d_k·(g − g_k) with d_k = c_g − A_gᵀ y_k. The master
 max θ s.t. θ ≤ every cut, the grant bounds and a box of half-width Δ × (requested − existing)
 around the best point ĝ proposes the next point. ĝ moves
-when the point gains at least a tenth of the gain the master predicted; Δ halves otherwise.
+when the point gains at least a tenth of the gain the master predicted; Δ halves otherwise
+(also after a point without a solution, cut off by a feasibility cut).
 The cuts bound V from above, so a master that predicts at most GAP_TOLERANCE × |V(ĝ)| over the
 box makes ĝ optimal within the box to that tolerance, and (V being concave) near-optimal
 globally; the proof that is checked is the duals'.
@@ -438,9 +439,11 @@ class GrantDecomposition:
         point or cut; it gives up if that brings none either). A point whose subproblem has no
         solution gives a feasibility cut (from HiGHS's dual ray) or, failing that, is a
         rejected step, where the solve also stops if the duals prove the best point within
-        DUALITY_TOLERANCE; below MIN_RADIUS the decomposition gives up too
-        (DecompositionFailed). The points kept since the last edit that could loosen the LP
-        (``forget``) stay cuts, so a call after rows were added resumes from the best point.
+        DUALITY_TOLERANCE; either way the box halves (one ray cuts off one face of the grants
+        a tier's hold allows; a wide box lets the next point go beyond another). Below
+        MIN_RADIUS the decomposition gives up (DecompositionFailed). The points kept since the
+        last edit that could loosen the LP (``forget``) stay cuts, so a call after rows were
+        added resumes from the best point.
         ``keep``: keep them for later solves with the same costs (``_keep_pool``)."""
         self._restore_pool()
         wall, iterations, points = time.perf_counter(), self.iterations, len(self.points)
@@ -468,11 +471,10 @@ class GrantDecomposition:
                 point = self.evaluate(grants)
             except DecompositionFailed:
                 point = None
-                if len(self.feasibility) > cuts:  # the master now excludes this point
-                    continue
                 # no cut separates it (it misses the LP by rounding, at the edge of the cuts,
                 # as where a tier's hold binds): stop if the duals already prove the best
-                if bound - best.value <= DUALITY_TOLERANCE * max(1.0, abs(best.value)):
+                if len(self.feasibility) == cuts and \
+                        bound - best.value <= DUALITY_TOLERANCE * max(1.0, abs(best.value)):
                     try:
                         sol = self._solution(best, bound, multipliers, master_duals,
                                              time.perf_counter() - wall)
