@@ -7,7 +7,8 @@ computing the coarse optimum waits for the GIL each time one of its HiGHS runs r
 Norway year (2 cores) the build then took 15.3 s instead of 9.6 s and the coarse optimum
 26.0 s instead of 11.6 s, slower in all than one after the other. The child receives the
 instance, options and policies pickled in a temporary file and prints one JSON line per policy
-as soon as its grants are known (JSON floats read back exactly).
+as soon as its grants are known (JSON floats read back exactly). It builds each coarse model
+once for policies with the same connection terms (planner/api.py ``CoarseModels``).
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import planner
 from planner.instance.aggregate import can_aggregate
 from planner.instance.instance import Instance
 from planner.policies import QUEUE, PolicySpec, apply_policy, tier_members
 from planner.solve import SolverOptions
+
+if TYPE_CHECKING:
+    from planner.api import CoarseModels
 
 BACKGROUND_MIN_HOURS = 2000
 """Instances of at least this many hours compute the coarse optima in a child process; below,
@@ -49,18 +53,19 @@ def needs_coarse(inst: Instance, options: SolverOptions) -> bool:
     return bool(options.coarse_periods_h) and can_aggregate(inst, options.coarse_periods_h[0])
 
 
-def first_stage_start(base: Instance, policy: PolicySpec | None, options: SolverOptions
-                      ) -> tuple[Grants, float]:
+def first_stage_start(base: Instance, policy: PolicySpec | None, options: SolverOptions,
+                      models: CoarseModels | None = None) -> tuple[Grants, float]:
     """The coarse optimum a policy's first stage starts from (planner/session.py) and the
     seconds it took: of its first tier's value where it has tiers other than the connection
-    queue, else of its objective."""
+    queue, else of its objective. ``models``: coarse models built for earlier policies of
+    ``base`` (planner/api.py ``CoarseModels``)."""
     from planner.api import timed_coarse_grants  # planner.api uses this module
 
     inst = apply_policy(base, policy)
     # a queue policy solved first starts without its tiers (Session._untiered_start)
     tiers = tier_members(inst, policy) if policy is not None and policy.tiers != QUEUE else []
     first = next((t for t in tiers if t.applicants or t.trade or t.existing), None)
-    return timed_coarse_grants(inst, options, first)
+    return timed_coarse_grants(inst, options, first, models)
 
 
 @dataclass
@@ -176,9 +181,12 @@ class CoarseStarts:
 def main(input_path: str) -> None:
     """The child: read the pickled instance, options and policies; print each policy's coarse
     grants as one JSON line."""
+    from planner.api import CoarseModels  # planner.api uses this module
+
     base, options, policies = read_payload(input_path)
+    models = CoarseModels()
     for policy in policies:
-        granted_mw, seconds = first_stage_start(base, policy, options)
+        granted_mw, seconds = first_stage_start(base, policy, options, models)
         print(json.dumps({"granted_mw": granted_mw, "seconds": seconds}), flush=True)
 
 

@@ -23,12 +23,12 @@ from planner.background import pays_off
 from planner.errors import PlannerError
 from planner.instance.instance import Instance
 from planner.parallel import Outcome, SessionProcess, solve_in_turn
-from planner.policies import PolicySpec, apply_policy
+from planner.policies import PolicySpec, apply_policy, structure_key
 from planner.report.columns import UNIT_SUFFIXES
 from planner.report.comparison import Comparison as ReportComparison
 from planner.report.run_record import run_record
 from planner.report.tables import ResultData, write_csv, write_json, write_tables
-from planner.session import PolicyRun, Session, starts_from, structure_key
+from planner.session import PolicyRun, Session, starts_from
 from planner.solve import SolverOptions
 
 BASE = "base"

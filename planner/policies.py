@@ -232,6 +232,11 @@ def _changes_terms(ov: Override) -> bool:
     return ov.firm_share is not None or ov.max_curtailment_share is not None
 
 
+def structure_key(inst: Instance) -> tuple:
+    """What decides the LP's variables, rows and coefficients besides weights: the terms."""
+    return tuple((a.name, a.firm_share, a.max_curtailment_share) for a in inst.applicants)
+
+
 def apply_policy(inst: Instance, policy: PolicySpec | None) -> Instance:
     """A copy of the instance with the policy's weights, terms and queue order (class overrides
     first, then applicant overrides). Limits and tiers are LP rows, added by planner.session."""

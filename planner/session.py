@@ -47,6 +47,7 @@ from planner.policies import (
     TierSpec,
     apply_policy,
     per_horizon_mwh,
+    structure_key,
     tier_members,
 )
 from planner.results import Result, build_result
@@ -61,11 +62,6 @@ from planner.solve import (
     to_highs,
     whole_solve,
 )
-
-
-def structure_key(inst: Instance) -> tuple:
-    """What decides the LP's variables, rows and coefficients besides weights: the terms."""
-    return tuple((a.name, a.firm_share, a.max_curtailment_share) for a in inst.applicants)
 
 
 def starts_from(inst: Instance, policy: PolicySpec | None, earlier: Instance) -> bool:

@@ -12,7 +12,7 @@ from test_decompose import DIRECT, GRANTS, assert_same_optimum
 import planner
 import planner.api
 import planner.session
-from planner.api import coarse_grants
+from planner.api import CoarseModels, coarse_grants
 from planner.background import CoarseStarts
 from planner.policies import PolicySpec, apply_policy
 from planner.session import Session
@@ -38,6 +38,25 @@ def test_the_child_gives_the_grants_computed_in_process():
         assert granted_mw == coarse_grants(apply_policy(inst, policy), GRANTS)
         assert coarse.result(k) == got[k]  # asked again: the same, not recomputed
     assert got[0][0] != got[2][0]  # new weights, new grants
+
+
+def test_coarse_models_are_built_once_per_terms(monkeypatch):
+    """Policies of one base that change only weights share the coarse models (one build per
+    period length: 4 h and 24 h); new connection terms build their own. Each policy's grants
+    are bit for bit those of its own build."""
+    inst = planner.load_instance(WEEK)
+    terms = PolicySpec.model_validate(
+        {"name": "terms", "classes": {"bitcoin_mining": {"firm_share": 0.5}}})
+    builds = []
+    build = planner.api.build_model
+    monkeypatch.setattr(planner.api, "build_model", lambda i: builds.append(i.hours) or build(i))
+    models = CoarseModels()
+    shared = [coarse_grants(apply_policy(inst, p), GRANTS, models=models)
+              for p in (None, WEIGHTS, EXPORT_CAP, terms)]
+    assert builds == [42, 7, 42, 7]  # 168 h over 4 h, then over 24 h; again for the new terms
+    for policy, granted_mw in zip((None, WEIGHTS, EXPORT_CAP, terms), shared, strict=True):
+        assert granted_mw == coarse_grants(apply_policy(inst, policy), GRANTS)
+    assert shared[0] != shared[1]  # the weights reached the reused model
 
 
 def test_a_failed_child_gives_no_start_and_says_so(monkeypatch):
