@@ -142,30 +142,31 @@ def test_infeasible_points_give_feasibility_cuts(tmp_path):
     assert result.summary["objective_nok"] == pytest.approx(-4_000)
 
 
-def test_a_point_without_a_solution_leaves_the_basis_it_started_from():
+def test_a_failed_probe_leaves_the_basis_it_started_from():
     """With a hold on the served energy the requests reach, the existing MW leave no solution:
-    that point (proved infeasible after some simplex iterations) and one stopped at the
+    a probe there (proved infeasible after some simplex iterations) and one stopped at the
     iteration limit put HiGHS back at the requests' optimal basis, so solving the requests
     again takes no simplex iteration."""
     inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
     m, _ = build_model(inst)
     lp = compile_lp(m)
     dec = GrantDecomposition(lp, grant_columns(m, lp), GRANTS)
-    requests, existing = lp.col_upper[dec.grants], lp.col_lower[dec.grants]
+    requests = lp.col_upper[dec.grants]
     served = np.arange(lp.col_slices["served_mw"].start, lp.col_slices["served_mw"].stop)
     at_requests = dec.evaluate(requests).x[served].sum()
     dec.add_row(at_requests - 1.0, INF, served.astype(np.int32), np.ones(len(served)))
     dec.evaluate(requests)
     optimal = dec.highs.getBasis()
+    dec.start = lp.col_lower[dec.grants]  # the probe's grants
     before = dec.iterations
     with pytest.raises(DecompositionFailed):
-        dec.evaluate(existing)
+        dec.probe()
     assert dec.iterations > before  # the proof moved the basis
     back = dec.highs.getBasis()
     assert (back.col_status, back.row_status) == (optimal.col_status, optimal.row_status)
     dec.highs.setOptionValue("simplex_iteration_limit", 1)
     with pytest.raises(planner.SolverLimitError):
-        dec.evaluate(existing)
+        dec.probe()
     dec.highs.setOptionValue("simplex_iteration_limit", 1_000_000)
     back = dec.highs.getBasis()
     assert (back.col_status, back.row_status) == (optimal.col_status, optimal.row_status)
