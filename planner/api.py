@@ -56,7 +56,8 @@ class CoarseModels:
         self._built: dict[tuple, tuple[pyo.ConcreteModel, ModelIndex]] = {}
 
     def compiled(self, coarse: Instance) -> tuple[pyo.ConcreteModel, ModelIndex, CompiledLP]:
-        """The model of the coarse instance ``coarse``, with its weights, and its LP."""
+        """The model of the coarse instance ``coarse``, with its weights, and its LP. The index
+        is the first build's: its applicants' names and terms hold, their weights may not."""
         key = (coarse.hours, structure_key(coarse))
         if key not in self._built:
             self._built[key] = build_model(coarse)
@@ -82,7 +83,8 @@ def coarse_grants(inst: Instance, options: SolverOptions, tier: TierSpec | None 
     if not can_aggregate(inst, period_h):
         return None
     coarse = aggregate(inst, period_h)
-    models = models or CoarseModels()
+    if models is None:
+        models = CoarseModels()
     m, ix, lp = models.compiled(coarse)
     if tier is not None:
         valued = np.zeros(len(lp.cost), dtype=bool)

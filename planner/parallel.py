@@ -108,17 +108,26 @@ start four processes want the two cores: both builds and both sessions' coarse o
 Norway year compare took 149.3 s with it, 161.2 s at equal priority (session 12)."""
 
 
-def write_outcomes(f: BinaryIO, outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
-    """Append each outcome to ``f`` pickled, with the warnings issued while it was computed
-    (they are otherwise lost in the child's error output), as it comes; yields it then."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for outcome in outcomes:
-            pickle.dump((outcome, [w.message for w in caught]), f,
-                        protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            caught.clear()
-            yield outcome
+def write_outcomes(f: BinaryIO, outcomes: Iterator[Outcome],
+                   caught: list[warnings.WarningMessage]) -> Iterator[Outcome]:
+    """Append each outcome to ``f`` pickled, with the warnings ``caught`` so far (recorded by
+    the caller's ``warnings.catch_warnings(record=True)``; in the child they are otherwise
+    lost in its error output), as it comes; yields it then. Each record is pickled whole
+    before it is written, so a record is never half there."""
+    for outcome in outcomes:
+        f.write(pickle.dumps((outcome, [_portable(w) for w in caught]),
+                             protocol=pickle.HIGHEST_PROTOCOL))
+        f.flush()
+        caught.clear()
+        yield outcome
+
+
+def _portable(w: warnings.WarningMessage) -> tuple[type[Warning], str]:
+    """A warning as (category, text) that any process can unpickle: a category of the
+    standard library as it is, any other as RuntimeWarning with its name in the text."""
+    if w.category.__module__ == "builtins":
+        return w.category, str(w.message)
+    return RuntimeWarning, f"{w.category.__name__}: {w.message}"
 
 
 def read_outcomes(f: BinaryIO, most: int) -> Iterator[Outcome]:
@@ -129,8 +138,8 @@ def read_outcomes(f: BinaryIO, most: int) -> Iterator[Outcome]:
             outcome, messages = pickle.load(f)
         except EOFError:  # the child stopped early
             return
-        for message in messages:
-            warnings.warn(message, stacklevel=3)
+        for category, text in messages:
+            warnings.warn(text, category, stacklevel=3)
         yield outcome
 
 
@@ -140,9 +149,11 @@ def main(input_path: str) -> None:
     if hasattr(os, "nice"):  # not on Windows
         os.nice(NICENESS)
     inst, options, policies, warm, runs = read_payload(input_path)
-    with Session(inst, options, warm=warm, upcoming=policies) as session, \
+    # warnings from the build on go with the next outcome; any after the last are lost
+    with warnings.catch_warnings(record=True) as caught, \
+            Session(inst, options, warm=warm, upcoming=policies) as session, \
             open(runs, "wb") as f:
-        for outcome in write_outcomes(f, solve_in_turn(session, policies)):
+        for outcome in write_outcomes(f, solve_in_turn(session, policies), caught):
             if isinstance(outcome, PolicyRun):
                 print(outcome.policy, flush=True)
 

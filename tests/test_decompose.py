@@ -22,6 +22,7 @@ from scipy import sparse
 from test_properties import SETTINGS, instances, instances_with_small_reservoirs, scale_of
 
 import planner
+import planner.decompose
 from planner.api import grant_columns
 from planner.decompose import DecompositionFailed, GrantDecomposition, dual_bound
 from planner.model import build_model
@@ -142,11 +143,19 @@ def test_infeasible_points_give_feasibility_cuts(tmp_path):
     assert result.summary["objective_nok"] == pytest.approx(-4_000)
 
 
-def test_a_failed_probe_leaves_the_basis_it_started_from():
+def test_a_failed_probe_leaves_the_basis_it_started_from(monkeypatch):
     """With a hold on the served energy the requests reach, the existing MW leave no solution:
     a probe there (proved infeasible after some simplex iterations) and one stopped at the
-    iteration limit put HiGHS back at the requests' optimal basis, so solving the requests
-    again takes no simplex iteration."""
+    iteration limit, each of which moved the basis, put HiGHS back at the requests' optimal
+    basis, so solving the requests again takes no simplex iteration."""
+    moved = []
+    back_to = planner.decompose._back_to
+
+    def spy(h: highspy.Highs, basis: highspy.HighsBasis) -> None:
+        moved.append(h.getBasis().col_status != basis.col_status)
+        back_to(h, basis)
+
+    monkeypatch.setattr(planner.decompose, "_back_to", spy)
     inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
     m, _ = build_model(inst)
     lp = compile_lp(m)
@@ -170,6 +179,7 @@ def test_a_failed_probe_leaves_the_basis_it_started_from():
     dec.highs.setOptionValue("simplex_iteration_limit", 1_000_000)
     back = dec.highs.getBasis()
     assert (back.col_status, back.row_status) == (optimal.col_status, optimal.row_status)
+    assert moved == [True, True]
     before = dec.iterations
     dec.evaluate(requests)
     assert dec.iterations == before

@@ -215,21 +215,28 @@ def test_two_sessions_give_the_runs_of_one(monkeypatch):
 
 
 def test_the_second_sessions_warnings_reach_this_process(tmp_path):
-    """Warnings issued in the child while it computes an outcome travel with that outcome and
-    are issued here when it is read, once; the child itself shows none."""
+    """Warnings recorded in the child travel with the next outcome and are issued here when
+    it is read, once each; one of a category defined in the child (which could not be
+    unpickled here) comes as a RuntimeWarning that names it."""
+    class LocalWarning(UserWarning):
+        pass
+
     def outcomes():
         warnings.warn("the coarse optimum's process failed", RuntimeWarning, stacklevel=1)
         yield "weights"
+        warnings.warn("from a library", LocalWarning, stacklevel=1)
         yield "tiers"
 
     runs = tmp_path / "runs.pickle"
-    with runs.open("wb") as f, warnings.catch_warnings(record=True) as shown:
-        warnings.simplefilter("always")
-        assert list(write_outcomes(f, outcomes())) == ["weights", "tiers"]
-    assert shown == []
-    with runs.open("rb") as f, pytest.warns(RuntimeWarning, match="coarse optimum") as issued:
-        assert list(read_outcomes(f, 3)) == ["weights", "tiers"]
-    assert len(issued) == 1
+    with runs.open("wb") as f, warnings.catch_warnings(record=True) as caught:
+        assert list(write_outcomes(f, outcomes(), caught)) == ["weights", "tiers"]
+    with runs.open("rb") as f:
+        read = read_outcomes(f, 3)
+        with pytest.warns(RuntimeWarning, match="coarse optimum") as first:
+            assert next(read) == "weights"
+        with pytest.warns(RuntimeWarning, match="LocalWarning: from a library") as second:
+            assert list(read) == ["tiers"]
+    assert (len(first), len(second)) == (1, 1)
 
 
 def test_an_error_in_the_second_session_is_raised():
