@@ -128,11 +128,9 @@ def split(inst: Instance, policies: list[PolicySpec | None], order: list[int]
     its objective without tiers included). Every other policy starts its first stage from its
     own coarse optimum wherever it runs: they go to the second session."""
     first = apply_policy(inst, policies[order[0]])
-
-    def stays(k: int) -> bool:
-        return k == order[0] or starts_from(apply_policy(inst, policies[k]), policies[k], first)
-
-    return [k for k in order if stays(k)], [k for k in order if not stays(k)]
+    stays = {k: k == order[0] or starts_from(apply_policy(inst, policies[k]), policies[k], first)
+             for k in order}
+    return [k for k in order if stays[k]], [k for k in order if not stays[k]]
 
 
 def _applicant_metrics(run: PolicyRun, reference: Instance) -> pd.DataFrame:

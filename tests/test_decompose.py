@@ -166,19 +166,22 @@ def test_a_failed_probe_leaves_the_basis_it_started_from(monkeypatch):
     dec.add_row(at_requests - 1.0, INF, served.astype(np.int32), np.ones(len(served)))
     dec.evaluate(requests)
     optimal = dec.highs.getBasis()
+
+    def at_optimal() -> bool:
+        back = dec.highs.getBasis()
+        return (back.col_status, back.row_status) == (optimal.col_status, optimal.row_status)
+
     dec.start = lp.col_lower[dec.grants]  # the probe's grants
     before = dec.iterations
     with pytest.raises(DecompositionFailed):
         dec.probe()
     assert dec.iterations > before  # the proof moved the basis
-    back = dec.highs.getBasis()
-    assert (back.col_status, back.row_status) == (optimal.col_status, optimal.row_status)
+    assert at_optimal()
     dec.highs.setOptionValue("simplex_iteration_limit", 1)
     with pytest.raises(planner.SolverLimitError):
         dec.probe()
     dec.highs.setOptionValue("simplex_iteration_limit", 1_000_000)
-    back = dec.highs.getBasis()
-    assert (back.col_status, back.row_status) == (optimal.col_status, optimal.row_status)
+    assert at_optimal()
     assert moved == [True, True]
     before = dec.iterations
     dec.evaluate(requests)
