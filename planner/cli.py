@@ -150,12 +150,13 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
         if not quiet:
             click.echo(summary_text(result))
         if tables:
-            explained = write_explanations(out, inst)
+            explained = write_explanations(out, result.instance)  # the policy's weights
             data.tables[EXPLAIN] = read_csv(out / f"{EXPLAIN}.csv")  # as planner report reads it
             if not quiet:
                 click.echo(f"{explained['applicant'].nunique()} applicants limited: why in "
                            f"{out}/explain.csv (planner explain {out} --applicant NAME)")
-                for line in unserved_summary(inst, result.applicant_hours, explained):
+                for line in unserved_summary(result.instance, result.applicant_hours,
+                                             explained):
                     click.echo(line)
             if not no_verify:
                 _verify_and_record(out, inst, quiet)
@@ -183,16 +184,28 @@ def _precheck(inst, fatal: bool) -> None:
 
 def _verify_and_record(folder: Path, inst, quiet: bool) -> None:
     """Run the independent checker on a written folder; a failure is exit code 7."""
+    _verify_folders([folder], inst, quiet)
+
+
+def _verify_folders(folders: list[Path], inst, quiet: bool) -> None:
+    """Check and mark every written folder (planner/verify.py), then fail with exit code 7 if
+    any failed, naming each."""
     from planner.errors import VerificationError
     from planner.verify import record, verify_folder
 
-    v = verify_folder(folder, inst)
-    record(folder, v)
-    if not v.passed:
-        raise VerificationError(f"{v.line()}\ndetails in {folder}/verification.json; "
-                                f"{folder} is marked {folder}/VERIFICATION_FAILED")
+    failed, line = [], ""
+    for folder in folders:
+        v = verify_folder(folder, inst)
+        record(folder, v)
+        line = v.line()
+        if not v.passed:
+            failed.append(f"{folder}: {line}\ndetails in {folder}/verification.json; "
+                          f"{folder} is marked {folder}/VERIFICATION_FAILED")
+    if failed:
+        raise VerificationError("\n".join(failed))
     if not quiet:
-        click.echo(v.line())
+        click.echo(line if len(folders) == 1 else f"verified: every family holds in each of "
+                   f"the {len(folders)} folders (residuals in each verification.json)")
 
 
 @cli.command()
@@ -288,10 +301,13 @@ def validate(instance: Path, policy_file: Path | None) -> None:
 @click.option("--jobs", type=click.IntRange(1, 2), help="Sessions solving policies at once: 2 "
               "uses a second process (default: 2 on a machine with 2 or more cores, for "
               "instances of at least 2 000 hours).")
+@click.option("--no-verify", is_flag=True,
+              help="Skip the independent check of each policy's tables (planner verify).")
 def compare(instance: Path, names: str | None, all_: bool, baseline: str | None,
             policy_file: Path | None, out: Path, formats: tuple[str, ...], time_limit: float | None,
-            cold: bool, jobs: int | None) -> None:
-    """Solve several policies of INSTANCE and compare them side by side."""
+            cold: bool, jobs: int | None, no_verify: bool) -> None:
+    """Solve several policies of INSTANCE, compare them side by side and check each policy's
+    tables independently (as planner verify)."""
 
     def action() -> None:
         from planner.compare import (
@@ -323,6 +339,8 @@ def compare(instance: Path, names: str | None, all_: bool, baseline: str | None,
         write_comparison(comp, out)
         render_comparison(report_view(comp, comparison_record(comp)), out, formats)
         click.echo(side_by_side(comp))
+        if not no_verify:
+            _verify_folders([out / run.policy for run in comp.runs], inst, False)
         click.echo(f"results in {out}/ (comparison.csv, comparison.json, {', '.join(formats)}, "
                    "one folder per policy)")
 
@@ -352,12 +370,13 @@ def sweep(instance: Path, what: str, start: float, stop: float, steps: int,
 
         from planner.instance.load import load_instance
         from planner.report.tables import write_csv
-        from planner.sweep import check_vary, sweep_text
+        from planner.sweep import check_values, check_vary, sweep_text
         from planner.sweep import sweep as run_sweep
 
         inst = load_instance(instance)
         policy = _policies(inst, policy_file, [policy_name])[0] if policy_name else None
         check_vary(inst, what)
+        check_values(what, np.array([start, stop]))
         values = np.linspace(start, stop, steps)
         with click.progressbar(length=steps, label=f"sweeping {what}", file=sys.stderr,
                                item_show_func=lambda v: None if v is None else f"{v:g}") as bar:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from planner.errors import InputError, Problem
 from planner.instance.instance import Applicant, Instance
@@ -287,3 +287,31 @@ def tier_members(inst: Instance, policy: PolicySpec) -> list[TierSpec]:
 def per_horizon_mwh(inst: Instance, twh_per_year: float) -> float:
     """An annual energy limit (TWh/yr) scaled to the instance's horizon (MWh)."""
     return twh_per_year * 1e6 * inst.hours / HOURS_PER_YEAR
+
+
+def firm_supply_mw(inst: Instance, zone: str | None) -> float:
+    """Firm supply capacity (MW) of a zone, or of the system: reservoir hydro turbines and
+    thermal plants at nameplate, plus import capacity over interconnectors (and, for a zone,
+    over lines into it)."""
+    plants = sum(s.capacity_mw for s in inst.supply
+                 if (s.reservoir or s.kind == "thermal") and zone in (None, s.zone))
+    imports = sum(i.import_mw for i in inst.interconnectors if zone in (None, i.zone))
+    if zone is not None:
+        imports += sum(x.reverse_capacity_mw for x in inst.lines if x.from_zone == zone)
+        imports += sum(x.capacity_mw for x in inst.lines if x.to_zone == zone)
+    return plants + imports
+
+
+def recorded_policy(summary: dict, where: str) -> PolicySpec | None:
+    """The policy a result's summary.json records (``where``: its path), with its overrides, so
+    that a folder can be checked against the instance as the policy changed it; None for the
+    instance as given."""
+    record = summary.get("policy")
+    if not isinstance(record, dict) or record.get("name") is None:
+        return None
+    try:
+        return PolicySpec.model_validate(record.get("overrides"))
+    except ValidationError:
+        raise InputError([Problem(where, None, None, "policy.overrides",
+                                  f"policy '{record['name']}' is recorded without valid overrides "
+                                  "(written by an older planner?); solve the policy again")]) from None

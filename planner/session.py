@@ -46,10 +46,12 @@ from planner.policies import (
     PolicySpec,
     TierSpec,
     apply_policy,
+    firm_supply_mw,
     per_horizon_mwh,
     structure_key,
     tier_members,
 )
+from planner.report.run_record import record_run
 from planner.results import Result, build_result
 from planner.solve import (
     INF,
@@ -75,19 +77,6 @@ def starts_from(inst: Instance, policy: PolicySpec | None, earlier: Instance) ->
         [a.weight_nok_per_mwh for a in earlier.applicants]
     return same and (policy is None or (policy.reserve_margin is None
                                         and policy.tiers in (None, QUEUE)))
-
-
-def firm_supply_mw(inst: Instance, zone: str | None) -> float:
-    """Firm supply capacity (MW) of a zone, or of the system: reservoir hydro turbines and
-    thermal plants at nameplate, plus import capacity over interconnectors (and, for a zone,
-    over lines into it)."""
-    plants = sum(s.capacity_mw for s in inst.supply
-                 if (s.reservoir or s.kind == "thermal") and zone in (None, s.zone))
-    imports = sum(i.import_mw for i in inst.interconnectors if zone in (None, i.zone))
-    if zone is not None:
-        imports += sum(x.reverse_capacity_mw for x in inst.lines if x.from_zone == zone)
-        imports += sum(x.capacity_mw for x in inst.lines if x.to_zone == zone)
-    return plants + imports
 
 
 BATCH_PROBE_ITERATIONS = 20_000
@@ -379,7 +368,8 @@ class Session:
                         f"policy '{policy.name}': reserve margin {rm.margin:.0%} cannot hold in "
                         f"{where} even with no new grants: (1 + margin) × firm demand already "
                         f"connected = {least:,.0f} MW > firm supply {capacity:,.0f} MW; lower "
-                        "the margin or use scope: zone/system")
+                        "the margin" + (" or try scope: zone" if rm.scope == "system" else
+                                           " or try scope: system"))
                 if apps:
                     cols = np.concatenate([self._cols[a.name]["granted_mw"] for a in apps])
                     coefs = np.array([(1 + rm.margin) * a.firm_share for a in apps])
@@ -534,12 +524,13 @@ class Session:
                    "coarse_s": self.coarse_s, "coarse_wait_s": self.coarse_wait_s}
         self.build_s = 0.0
         result = build_result(self.model, ModelIndex(inst), sol, timings)
-        result.summary["policy"] = {
+        record_run(result.summary, self.options, {
             "name": policy.name if policy else None,
+            "overrides": policy.model_dump(mode="json") if policy else None,
             "rebuilt": rebuilt,
             "tier_tolerance": policy.tier_tolerance if policy and policy.tiers else None,
             "stages": [_stage_record(s) for s in stages],
-        }
+        })
         timings["total_s"] = time.perf_counter() - start
         self.from_scratch = False
         return PolicyRun(policy.name if policy else "base", result, stages, rebuilt)

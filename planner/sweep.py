@@ -55,6 +55,22 @@ def check_vary(inst: Instance, what: str) -> None:
                                   f"of {hint} (classes: {classes})")])
 
 
+def check_values(what: str, values: np.ndarray) -> None:
+    """The swept values must be finite and distinct, and a limit's at least 0; otherwise an
+    input error naming --from/--to."""
+    problems = []
+    if not np.all(np.isfinite(values)):
+        problems.append("every value must be a finite number")
+    elif len(np.unique(values)) < len(values):
+        problems.append("the values repeat: give --from and --to that differ")
+    if what in LIMITS and np.any(values < 0):
+        problems.append(f"{what} cannot be negative")
+    if problems:
+        raise InputError([Problem("--from/--to", None, None, "values",
+                                  f"{p} (from {values[0]:g} to {values[-1]:g})")
+                          for p in problems])
+
+
 def with_value(policy: PolicySpec | None, what: str, value: float, inst: Instance) -> PolicySpec:
     """The policy (or the base) with the swept parameter set to ``value``."""
     data = policy.model_dump() if policy else {"name": "base"}
@@ -103,6 +119,7 @@ def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarr
           progress: Callable[[float], None] | None = None) -> Sweep:
     """Solve the policy at every value of the parameter, warm, in one session."""
     check_vary(inst, what)
+    check_values(what, values)
     # the exact ranges are HiGHS's ranging of the full LP
     session = Session(inst, replace(options or SolverOptions(), method="direct"))
     tables, steps = [], []

@@ -19,6 +19,7 @@ import pandas as pd
 
 from planner.errors import InputError, Problem
 from planner.instance.instance import Instance
+from planner.policies import PolicySpec, apply_policy, firm_supply_mw, per_horizon_mwh, recorded_policy
 from planner.report.tables import read_csv
 from planner.results import objective_from_terms
 
@@ -37,9 +38,11 @@ FAMILIES = {
     "energy_windows": "MWh",
     "reservoirs": "MWh",
     "objective": "NOK",
+    "policy_limits": "MWh or MW",
 }
 """Verified families and the unit of their residuals. ``tables``: the files agree with each other
-and with the instance (totals, sums by zone and class, limits and inflows as in the input)."""
+and with the instance (totals, sums by zone and class, limits and inflows as in the input).
+``policy_limits``: the recorded policy's export cap, domestic floor and reserve margin."""
 
 
 @dataclass(frozen=True)
@@ -251,7 +254,11 @@ def _each(labels: list[str]) -> Callable[[int], str]:
 
 def verify_tables(inst: Instance, t: Tables, tol: Tolerances | None = None,
                   folder: str = "", instance_file: str = "") -> Verification:
-    """Recompute every family from the tables and the instance; never raises on a violation."""
+    """Recompute every family from the tables and the instance as the policy recorded in
+    summary.json changed it (weights, terms, limits; the base instance is given); never raises
+    on a violation."""
+    policy = recorded_policy(t.summary, str(Path(folder) / "summary.json"))
+    inst = apply_policy(inst, policy)
     c = _Checker(tol or Tolerances())
     ok = _check_structure(c, inst, t)
     if ok:
@@ -263,6 +270,7 @@ def verify_tables(inst: Instance, t: Tables, tol: Tolerances | None = None,
         _check_obligations(c, inst, grids)
         _check_reservoirs(c, inst, grids)
         _check_objective(c, inst, t, grids)
+        _check_policy_limits(c, inst, policy, t, grids)
     return Verification(folder, instance_file, c.tol, c.families)
 
 
@@ -574,6 +582,35 @@ def _check_objective(c: _Checker, inst: Instance, t: Tables, g: Grids) -> None:
     allowed_terms = (np.abs(weight) + voll + np.abs(own_cost) + 1.0).max(initial=1.0)
     c.eq("objective", alloc["value_nok"], value,
          lambda k: f"{g.apps[k]}: allocation.csv value_nok", terms=int(np.ceil(allowed_terms)))
+
+
+def _check_policy_limits(c: _Checker, inst: Instance, policy: PolicySpec | None, t: Tables,
+                         g: Grids) -> None:
+    """The policy's limit rows (models/formulation.md §11): net exports over the interconnectors
+    ≤ export cap and Σ served of every class but exports ≥ domestic floor (MWh over the
+    horizon); (1 + margin) × Σ firm_share × granted ≤ firm supply capacity (MW), for the system
+    or each zone. (Tiers are conditions on optimality, not rows: not checked here.)"""
+    if policy is None:
+        return
+    if policy.export_cap_twh is not None:
+        f = t.flows[t.flows["kind"] == "interconnector"]
+        markets = [m.name for m in inst.markets]
+        net = f.loc[f["to"].isin(markets), "flow_mw"].sum() - f.loc[f["from"].isin(markets),
+                                                                   "flow_mw"].sum()
+        c.le("policy_limits", [net], [per_horizon_mwh(inst, policy.export_cap_twh)],
+             lambda _: "net exports (flows.csv) ≤ export_cap_twh", terms=len(f))
+    if policy.domestic_floor_twh is not None:
+        domestic = [a.load_class != "exports" for a in inst.applicants]
+        served = t.allocation["served_mwh"].to_numpy(dtype=float)[domestic].sum()
+        c.le("policy_limits", [per_horizon_mwh(inst, policy.domestic_floor_twh)], [served],
+             lambda _: "domestic_floor_twh ≤ served energy (allocation.csv)", terms=sum(domestic))
+    if (rm := policy.reserve_margin) is not None:
+        for zone in (None,) if rm.scope == "system" else inst.zones:
+            firm = sum(a.firm_share * g.granted[k] for k, a in enumerate(inst.applicants)
+                       if zone in (None, a.zone))
+            c.le("policy_limits", [(1 + rm.margin) * firm], [firm_supply_mw(inst, zone)],
+                 lambda _, z=zone: f"reserve margin of {z or 'the system'}: (1 + margin) × firm "
+                                   "demand granted ≤ firm supply", terms=len(inst.applicants))
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,9 +26,9 @@ import planner.decompose
 from planner.api import grant_columns
 from planner.decompose import DecompositionFailed, GrantDecomposition, dual_bound
 from planner.model import build_model
-from planner.policies import PolicySpec, apply_policy, load_policies
+from planner.policies import PolicySpec, apply_policy, firm_supply_mw, load_policies
 from planner.report.tables import ResultData, write_tables
-from planner.session import Session, firm_supply_mw
+from planner.session import Session
 from planner.solve import INF, CompiledLP, SolverOptions, compile_lp, run_highs, to_highs
 from planner.verify import read_tables
 

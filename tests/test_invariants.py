@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 
 import invariants as inv
 import numpy as np
@@ -64,10 +65,11 @@ def test_features_instance_has_every_feature(features):
 
 
 def test_every_family_is_exercised(features):
-    """Each family checks at least one relation on the features instance."""
+    """Each family checks at least one relation on the features instance, but policy_limits,
+    which has none without a policy (test_a_policy_result_is_verified_against_the_policy)."""
     inst, _, tables, _ = features
     v = verify_tables(inst, tables)
-    assert all(f.checked > 0 for f in v.families.values()), v.to_json()
+    assert [f.family for f in v.families.values() if not f.checked] == ["policy_limits"]
 
 
 def test_features_city_peak_is_short(features):
@@ -174,7 +176,7 @@ def test_verify_command(features, tmp_path):
     _, _, _, folder = features
     good = run_cli("verify", folder)
     assert good.returncode == 0, good.stderr
-    assert good.stdout.startswith("verified: all 10 families hold")
+    assert good.stdout.startswith("verified: all 11 families hold")
     table, edit, _ = BREAKS["ramp"]
     broken = _break(folder, tmp_path, table, edit)
     bad = run_cli("verify", broken)
@@ -193,3 +195,48 @@ def test_verify_refuses_a_changed_instance(features, tmp_path):
     copy.write_text(FEATURES.read_text() + "\n# edited\n")
     done = run_cli("verify", folder, "--instance", copy)
     assert done.returncode == 2 and "SHA-256 differs" in done.stderr
+
+
+WEEK = next(p for p in TEACHING if p.name == "two-zones-week.yaml")
+
+
+def test_a_policy_result_is_verified_against_the_policy(tmp_path):
+    """A policy's folder is checked against the instance as the policy changes it (weights,
+    terms) and against its limit rows, from the overrides summary.json records: the written
+    folder passes; a recorded domestic floor above the energy served, or a recorded weight
+    other than the one solved, fails; a record without its overrides is an input error."""
+    policies = tmp_path / "policies.yaml"
+    policies.write_text("policies:\n  - name: p\n    classes:\n"
+                        "      industry: {weight_nok_per_mwh: 1700}\n"
+                        "      bitcoin_mining: {firm_share: 0, max_curtailment_share: 1}\n"
+                        "    export_cap_twh: 0.5\n    domestic_floor_twh: 1\n"
+                        "    reserve_margin: {margin: 0.05, scope: zone}\n")
+    out = tmp_path / "out"
+    done = run_cli("solve", WEEK, "--policy-file", policies, "--policy", "p", "--out", out,
+                   "--formats", "csv")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((out / "verification.json").read_text())
+    assert report["passed"] and report["families"]["policy_limits"]["checked"] == 4  # 2 zones
+    served_mwh = pd.read_csv(out / "allocation.csv")["served_mwh"].sum()  # no exports class
+
+    def tampered(name: str, edit) -> subprocess.CompletedProcess:
+        folder = tmp_path / name
+        shutil.copytree(out, folder)
+        s = json.loads((folder / "summary.json").read_text())
+        edit(s["policy"])
+        (folder / "summary.json").write_text(json.dumps(s))
+        return run_cli("verify", folder)
+
+    # a floor as recorded (TWh/yr, scaled to the 168 h) 10 MWh above the energy served
+    floor = (served_mwh + 10.0) / 1e6 * 8760 / 168
+    bad = tampered("floor", lambda p: p["overrides"].update(domestic_floor_twh=floor))
+    assert bad.returncode == 7 and "policy_limits" in bad.stderr, bad.stderr
+    failed = json.loads((tmp_path / "floor" / "verification.json").read_text())["families"]
+    assert [f for f, r in failed.items() if not r["passed"]] == ["policy_limits"]
+    assert failed["policy_limits"]["largest_residual"] == pytest.approx(10.0, abs=0.01)
+    bad = tampered("weight", lambda p: p["overrides"]["classes"]["industry"].update(
+        weight_nok_per_mwh=730))
+    assert bad.returncode == 7 and "objective" in bad.stderr, bad.stderr
+    bad = tampered("old", lambda p: p.pop("overrides"))
+    assert bad.returncode == 2 and "policy.overrides" in bad.stderr, bad.stderr
+    assert_no_traceback(bad.stderr)

@@ -25,8 +25,8 @@ import planner
 from planner.cli import cli
 from planner.compare import run_policies, solve_order, split
 from planner.parallel import read_outcomes, write_outcomes
-from planner.policies import PolicySpec, load_policies
-from planner.session import Session, firm_supply_mw
+from planner.policies import PolicySpec, firm_supply_mw, load_policies
+from planner.session import Session
 from planner.solve import SolverOptions, run_highs
 
 NORWAY = REPO / "instances" / "norway-2030.yaml"
@@ -308,6 +308,11 @@ def test_norway_policies_solve_on_a_teaching_week(tmp_path):
     for name in data["policies"]:
         assert (out / name / "allocation.csv").is_file()
         assert data["policies"][name]["summary"]["policy"]["name"] == name
+        # each policy's folder checked against the policy's weights, terms and limits
+        check = json.loads((out / name / "verification.json").read_text())
+        assert check["passed"], (name, check)
+    limits = json.loads((out / "domestic_first" / "verification.json").read_text())
+    assert limits["families"]["policy_limits"]["checked"] == 1  # the export cap
     # the tiered regimes report their stages; the last is the final full objective
     stages = data["policies"]["first_come_first_served"]["summary"]["policy"]["stages"]
     assert stages[-1]["name"] == "final" and len(stages) > 2
@@ -402,6 +407,22 @@ def test_unknown_policy_and_bad_vary_are_input_errors(tmp_path):
     res = CliRunner().invoke(cli, ["sweep", str(HAND), "--vary", "weight:nobody", "--from", "0",
                                    "--to", "1", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "cannot sweep 'weight:nobody'" in res.output
+
+
+@pytest.mark.parametrize("vary,start,stop,message", [
+    ("weight:miner", "1", "1", "the values repeat"),
+    ("reserve_margin", "-1", "1", "reserve_margin cannot be negative"),
+    ("export_cap_twh", "nan", "1", "every value must be a finite number"),
+    ("export_cap_twh", "0", "inf", "every value must be a finite number"),
+])
+def test_bad_sweep_values_are_input_errors_and_write_nothing(tmp_path, vary, start, stop,
+                                                             message):
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["sweep", str(HAND), "--vary", vary, "--from", start, "--to",
+                                   stop, "--out", str(out)])
+    assert res.exit_code == 2 and f"--from/--to: values: {message}" in res.output, res.output
+    assert_no_traceback(res.output)
+    assert not out.exists()
 
 
 def test_impossible_reserve_margin_is_infeasible_with_exit_code_3(tmp_path):

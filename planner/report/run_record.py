@@ -14,8 +14,9 @@ import highspy
 from planner.solve import SolverOptions
 
 
-def record_run(summary: dict, options: SolverOptions, policy: str | None = None) -> None:
-    """Add to a solve's summary what the record needs beyond the solve itself: policy, planner
+def record_run(summary: dict, options: SolverOptions, policy: dict | None = None) -> None:
+    """Add to a solve's summary what the record needs beyond the solve itself: the policy (None:
+    the instance as given; else its name, overrides and stages, planner/session.py), planner
     and solver versions, solver options and the date (UTC)."""
     from planner import __version__
 
@@ -40,7 +41,7 @@ def run_record(summary: dict) -> list[tuple[str, str]]:
         ("instance", str(summary.get("instance", ""))),
         ("instance file", str(summary.get("instance_file") or "(not from a file)")),
         ("instance SHA-256", str(summary.get("instance_sha256", ""))),
-        ("policy", str(summary.get("policy") or "(none: the instance as given)")),
+        ("policy", policy_name(summary) or "(none: the instance as given)"),
         ("planner version", str(summary.get("planner_version", ""))),
         ("solver", f"HiGHS {solver.get('version', '')} ({iterations} iterations)"),
         ("solver options", ", ".join(f"{k}={v}" for k, v in options.items()
@@ -53,3 +54,9 @@ def run_record(summary: dict) -> list[tuple[str, str]]:
         ("timings (s)", ", ".join(f"{k.removesuffix('_s')} {v:.1f}" for k, v in timings.items())),
         ("date (UTC)", str(summary.get("date", ""))),
     ]
+
+
+def policy_name(summary: dict) -> str | None:
+    """The name of the policy a summary records (None: the instance as given)."""
+    policy = summary.get("policy")
+    return policy.get("name") if isinstance(policy, dict) else policy
