@@ -120,7 +120,7 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
         from planner.explain import write_explanations
         from planner.instance.load import load_instance
         from planner.report.console import summary_text
-        from planner.report.render import write_reports
+        from planner.report.render import clear_outputs, write_reports
         from planner.report.tables import EXPLAIN, ResultData, read_csv
 
         t0 = time.perf_counter()
@@ -146,6 +146,7 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
         t1 = time.perf_counter()
         data = ResultData.of(result)
         tables = ("csv",) if "csv" in formats else ()
+        clear_outputs(out)
         write_reports(data, out, tables)
         if not quiet:
             click.echo(summary_text(result))

@@ -26,6 +26,7 @@ from planner.parallel import Outcome, SessionProcess, solve_in_turn
 from planner.policies import PolicySpec, apply_policy, structure_key
 from planner.report.columns import UNIT_SUFFIXES
 from planner.report.comparison import Comparison as ReportComparison
+from planner.report.render import clear_outputs
 from planner.report.run_record import run_record
 from planner.report.tables import ResultData, write_csv, write_json, write_tables
 from planner.session import PolicyRun, Session, starts_from
@@ -281,8 +282,10 @@ def _split_suffix(metric: str) -> tuple[str, str]:
 def write_comparison(comp: Comparison, out: Path) -> list[Path]:
     """Each policy's own tables in out/POLICY/, then comparison.csv and comparison.json."""
     out.mkdir(parents=True, exist_ok=True)
+    clear_outputs(out)
     written: list[Path] = []
     for run in comp.runs:
+        clear_outputs(out / run.policy)
         written += write_tables(ResultData.of(run.result), out / run.policy)
     write_csv(comp.table, out / "comparison.csv")
     data = {

@@ -206,6 +206,29 @@ def test_formats_pick_a_subset(tmp_path):
                                                             "report.html"])
 
 
+def test_a_new_result_leaves_no_file_of_the_last_one(tmp_path):
+    """A solve into a folder that holds another result (all formats, a failed check) leaves only
+    its own files; so does a compare into it, in its root and in each policy's folder. Other
+    files in the folder are kept."""
+    out = tmp_path / "out"
+    assert run_cli("solve", FEATURES, "--out", out, "--quiet").returncode == 0
+    (out / "VERIFICATION_FAILED").write_text("from an earlier run\n")
+    (out / "notes.txt").write_text("mine\n")
+    res = run_cli("solve", TINY, "--out", out, "--formats", "csv", "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted([*RESULT_FILES, "notes.txt"])
+    assert json.loads((out / "summary.json").read_text())["instance"] == "tiny"
+    policies = tmp_path / "p.yaml"
+    policies.write_text("policies:\n  - name: cap\n    export_cap_twh: 0\n")
+    shutil.copytree(out, out / "cap")
+    res = run_cli("compare", TINY, "--policies", "cap", "--policy-file", policies,
+                  "--baseline", "cap", "--out", out, "--formats", "md")
+    assert res.returncode == 0, res.stderr
+    assert "explain.csv" not in {p.name for p in (out / "cap").iterdir()}
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == sorted(
+        ["comparison.csv", "comparison.json", "report.md", "notes.txt"])
+
+
 @pytest.mark.parametrize("args", [("report", "{out}", "--formats", "pdf"),
                                   ("report", "{out}/missing"),
                                   ("solve", str(TINY), "--out", "{out}", "--formats", ",")])

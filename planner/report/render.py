@@ -18,6 +18,22 @@ FORMATS = ("csv", "xlsx", "html", "md")
 
 REPORT_FILES = {"xlsx": "report.xlsx", "html": "report.html", "md": "report.md"}
 
+COMPARISON_FILES = ("comparison.csv", "comparison.json", "comparison_kpis.csv",
+                    "comparison_changes.csv")
+
+
+def clear_outputs(out: Path) -> None:
+    """Remove the files an earlier solve or compare wrote into ``out`` (and only those), before
+    a new result is written there: a file the new one does not rewrite (another --formats, no
+    explanation, a failed check) would otherwise sit beside it as if it belonged to it."""
+    from planner.verify import FAILED_MARKER  # planner.verify reads tables
+    from planner.verify import TABLES as CHECKED
+
+    tables = {f"{name}.csv" for name in (*TABLES, *CHECKED, EXPLAIN)}
+    for name in (*tables, "summary.json", "verification.json", FAILED_MARKER,
+                 *REPORT_FILES.values(), *COMPARISON_FILES):
+        (out / name).unlink(missing_ok=True)
+
 
 def result_sheets(data: ResultData) -> list[excel.Sheet]:
     """The workbook of a solve: summary, classes, links, then every result table."""
