@@ -25,13 +25,11 @@ def _policy_file_option(f):
 
 def _policies(inst, policy_file: Path | None, names: list[str]) -> list:
     """The named policies (validated with located errors); ``base`` is the instance as is."""
-    from planner.compare import BASE
-    from planner.policies import load_policies, select
+    from planner.policies import BASE, load_policies, select
 
     policies = load_policies(inst, policy_file)
     where = str(policy_file or inst.path)
-    return [None if n == BASE and n not in policies else select(policies, [n], where)[0]
-            for n in names]
+    return [None if n == BASE else select(policies, [n], where)[0] for n in names]
 
 
 def _options(time_limit: float | None, solver: str | None, staged: bool = False,
@@ -123,6 +121,9 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
         from planner.report.render import clear_outputs, write_reports
         from planner.report.tables import EXPLAIN, ResultData, read_csv
 
+        if policy_file and not policy_name:
+            raise click.UsageError("--policy-file needs --policy NAME (without it the base "
+                                   "instance is solved)")
         t0 = time.perf_counter()
         inst = load_instance(instance)
         policies = _policies(inst, policy_file, [policy_name] if policy_name else [])
@@ -130,9 +131,9 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
         _precheck(inst, fatal=no_unserved)
         options = _options(time_limit, solver, staged, method)
         if policies:
-            if write_mps or no_unserved:
-                raise click.UsageError("--write-mps and --no-unserved apply to the base "
-                                       "instance; leave out --policy")
+            if write_mps or no_unserved or max_size:
+                raise click.UsageError("--write-mps, --no-unserved and --max-size apply to the "
+                                       "base instance; leave out --policy")
             from planner.session import Session
 
             with Session(inst, options, upcoming=policies[:1]) as session:
@@ -311,16 +312,15 @@ def compare(instance: Path, names: str | None, all_: bool, baseline: str | None,
     tables independently (as planner verify)."""
 
     def action() -> None:
+        from planner.compare import compare as compare_policies
         from planner.compare import (
-            BASE,
             comparison_record,
             report_view,
             side_by_side,
             write_comparison,
         )
-        from planner.compare import compare as compare_policies
         from planner.instance.load import load_instance
-        from planner.policies import load_policies
+        from planner.policies import BASE, load_policies
         from planner.report.render import render_comparison
 
         if bool(names) == all_:
@@ -328,6 +328,11 @@ def compare(instance: Path, names: str | None, all_: bool, baseline: str | None,
         inst = load_instance(instance)
         chosen = list(load_policies(inst, policy_file)) if all_ else \
             [n.strip() for n in names.split(",") if n.strip()]
+        if all_ and not chosen:
+            raise click.UsageError(f"--all: {policy_file or instance} has no policies (add a "
+                                   "policies: section or give --policy-file)")
+        if twice := sorted({n for n in chosen if chosen.count(n) > 1}):
+            raise click.UsageError(f"--policies names {', '.join(twice)} more than once")
         base = baseline or ("status_quo" if "status_quo" in chosen else chosen[0] if chosen else BASE)
         if base not in chosen:
             chosen.append(base)

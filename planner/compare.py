@@ -32,8 +32,6 @@ from planner.report.tables import ResultData, write_csv, write_json, write_table
 from planner.session import PolicyRun, Session, starts_from
 from planner.solve import SolverOptions
 
-BASE = "base"
-"""The instance as given, without a policy; usable as a policy name in compare and sweep."""
 KEYS = ["section", "item", "metric", "unit"]
 
 

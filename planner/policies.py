@@ -38,6 +38,8 @@ EXISTING = "existing"
 """A tier member that stands for the delivery obligations of every existing connection: the
 lost-load terms (value of lost load × unserved energy), not the applicants' other terms."""
 TOKENS = (OTHERS, TRADE, EXISTING)
+BASE = "base"
+"""The instance as given, without a policy: a name reserved for it in compare and sweep."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,9 @@ def _check_policies(tree: SourceTree, specs: list[PolicySpec], inst: Instance) -
         loc: list[str | int] = ["policies", i]
         if counts[p.name] > 1 and p.name in seen:
             problems.append(tree.problem([*loc, "name"], f"duplicate policy name '{p.name}'"))
+        if p.name == BASE:
+            problems.append(tree.problem([*loc, "name"], f"'{BASE}' names the instance without "
+                                         "overrides on the command line; give the policy another name"))
         seen.add(p.name)
 
         def unknown(what: str, name: str, where: list[str | int], known: list[str]) -> None:

@@ -368,6 +368,8 @@ BAD = [
      r"policies\[0\]\.queue_order\[2\]: 'miner' is listed twice"),
     ({"name": "x", "tiers": [["miner"], ["miner"]]},
      r"policies\[0\]\.tiers\[0\]\[0\]: 'miner' is in more than one tier"),
+    ({"name": "base", "export_cap_twh": 1},
+     r"policies\[0\]\.name: 'base' names the instance without overrides"),
 ]
 
 
@@ -422,6 +424,20 @@ def test_bad_sweep_values_are_input_errors_and_write_nothing(tmp_path, vary, sta
                                    stop, "--out", str(out)])
     assert res.exit_code == 2 and f"--from/--to: values: {message}" in res.output, res.output
     assert_no_traceback(res.output)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["compare", str(HAND), "--policies", "base,base"], "--policies names base more than once"),
+    (["compare", str(REPO / "tests" / "instances" / "tiny.yaml"), "--all"], "has no policies"),
+    (["solve", str(HAND), "--policy-file", str(HAND)], "--policy-file needs --policy NAME"),
+    (["solve", str(HAND), "--policy", "base", "--max-size", "10"],
+     "--max-size apply to the base instance"),
+])
+def test_option_combinations_that_would_be_ignored_are_usage_errors(tmp_path, args, message):
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    assert res.exit_code == 2 and message in res.output, res.output
     assert not out.exists()
 
 
