@@ -84,7 +84,7 @@ FORMATS_OPTION = click.option(
 @click.option("--write-mps", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the exact LP handed to HiGHS as an MPS file.")
 @click.option("--time-limit", type=click.FloatRange(min=0), help="HiGHS time limit (s).")
-@click.option("--solver", type=click.Choice(["choose", "simplex", "ipm", "pdlp"]),
+@click.option("--solver", type=click.Choice(["choose", "simplex", "ipm"]),
               default=None, help="HiGHS LP algorithm (default: the planner's tuned choice).")
 @click.option("--staged", is_flag=True,
               help="Solve with grants fixed first, then the full LP from that basis.")

@@ -45,7 +45,8 @@ class SolverOptions:
 
     time_limit_s: float | None = None
     solver: str = "simplex"
-    """HiGHS LP algorithm: simplex (measured fastest on the Norway LP), ipm, pdlp or choose."""
+    """HiGHS LP algorithm: simplex (measured fastest on the Norway LP), ipm or choose. (HiGHS's
+    PDLP is not offered: it returned no proven optimum, status Unknown, even on hand.yaml.)"""
     staged: bool = False
     """Solve first with every grant fixed at its request, then free the grants and re-solve
     from that basis. The second solve is the full LP, so the answer is exact; see
