@@ -19,13 +19,15 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from planner.errors import InputError, Problem
+from planner.errors import InfeasibleError, InputError, Problem
 from planner.instance.instance import Instance
 from planner.policies import PolicySpec, per_horizon_mwh
 from planner.session import Session
 from planner.solve import SolverOptions
 
 LIMITS = ("export_cap_twh", "domestic_floor_twh", "reserve_margin")
+STEP_COLUMNS = ["value", "status", "objective_nok", "exports_twh", "imports_twh", "exact_low",
+                "exact_high", "note"]
 CHANGE_TOL = 1e-4
 """Granted MW or served MWh differing by more than this (relative to 1 or the value) counts as
 a change of the allocation."""
@@ -37,7 +39,8 @@ class Sweep:
     allocation: pd.DataFrame
     """One row per (value, applicant): granted MW, served MWh, with the objective."""
     steps: pd.DataFrame
-    """One row per value: objective, exports, and the exact range around it, if known."""
+    """One row per value (STEP_COLUMNS): status, objective, exports, and the exact range around
+    it, if known; an infeasible value has its status, the reason in ``note`` and no figures."""
     breakpoints: pd.DataFrame
     """Between which values the allocation changes, and the exact value where known."""
 
@@ -122,34 +125,51 @@ def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarr
     check_values(what, values)
     # the exact ranges are HiGHS's ranging of the full LP
     session = Session(inst, replace(options or SolverOptions(), method="direct"))
-    tables, steps = [], []
+    tables, steps, infeasible = [], [], []
     for value in values:
         p = with_value(policy, what, float(value), inst)
-        run = session.solve(p)
-        lo, hi = exact_range(session, what, p)
-        alloc = run.result.allocation
-        tables.append(pd.DataFrame({"parameter": what, "value": float(value),
-                                    "applicant": alloc["applicant"], "class": alloc["class"],
-                                    "zone": alloc["zone"], "granted_mw": alloc["granted_mw"],
-                                    "served_mwh": alloc["served_mwh"]}))
-        kpis = run.result.summary["kpis"]
-        steps.append({"value": float(value), "objective_nok": run.result.summary["objective_nok"],
-                      "exports_twh": kpis["exports_twh"], "imports_twh": kpis["imports_twh"],
-                      "exact_low": lo, "exact_high": hi})
+        try:
+            run = session.solve(p)
+        except InfeasibleError as exc:  # where a limit cannot hold: a finding, not a failure
+            infeasible.append(exc)
+            steps.append({"value": float(value), "status": "infeasible", "note": str(exc)})
+        else:
+            lo, hi = exact_range(session, what, p)
+            alloc = run.result.allocation
+            tables.append(pd.DataFrame({"parameter": what, "value": float(value),
+                                        "applicant": alloc["applicant"], "class": alloc["class"],
+                                        "zone": alloc["zone"], "granted_mw": alloc["granted_mw"],
+                                        "served_mwh": alloc["served_mwh"]}))
+            kpis = run.result.summary["kpis"]
+            steps.append({"value": float(value), "status": "optimal", "note": "",
+                          "objective_nok": run.result.summary["objective_nok"],
+                          "exports_twh": kpis["exports_twh"], "imports_twh": kpis["imports_twh"],
+                          "exact_low": lo, "exact_high": hi})
         if progress:
             progress(float(value))
+    if not tables:
+        raise InfeasibleError(f"infeasible at every value of {what} from {values[0]:g} to "
+                              f"{values[-1]:g}; at the first: {infeasible[0]}")
     allocation = pd.concat(tables, ignore_index=True)
-    steps_df = pd.DataFrame(steps)
+    steps_df = pd.DataFrame(steps, columns=STEP_COLUMNS)
     return Sweep(what, allocation, steps_df, _breakpoints(what, allocation, steps_df))
 
 
 def _breakpoints(what: str, allocation: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     """Where consecutive steps differ: the allocation (weights), or the basis (limits: the
-    allocation is linear in a cap between basis changes, so every step differs)."""
+    allocation is linear in a cap between basis changes, so every step differs), or whether
+    the LP has a solution at all (``change``: allocation, infeasible or feasible)."""
     values = steps["value"].to_numpy()
     grid = {v: g[["granted_mw", "served_mwh"]].to_numpy() for v, g in allocation.groupby("value")}
     rows = []
     for k in range(len(values) - 1):
+        if values[k] not in grid or values[k + 1] not in grid:
+            if (values[k] in grid) != (values[k + 1] in grid):
+                rows.append({"from_value": values[k], "to_value": values[k + 1],
+                             "breakpoint": np.nan, "method": "grid",
+                             "change": "feasible" if values[k + 1] in grid else "infeasible",
+                             "applicants_changed": ""})
+            continue
         a, b = grid[values[k]], grid[values[k + 1]]
         changed = not np.allclose(a, b, rtol=CHANGE_TOL, atol=CHANGE_TOL)
         lo, hi = steps.loc[k, "exact_low"], steps.loc[k, "exact_high"]
@@ -167,8 +187,9 @@ def _breakpoints(what: str, allocation: pd.DataFrame, steps: pd.DataFrame) -> pd
                 (moved["served_mwh"] - before["served_mwh"]).abs()
             rows.append({"from_value": values[k], "to_value": values[k + 1],
                          "breakpoint": exact, "method": "grid" if np.isnan(exact) else "exact",
+                         "change": "allocation",
                          "applicants_changed": "; ".join(moved.loc[diff > CHANGE_TOL, "applicant"])})
-    return pd.DataFrame(rows, columns=["from_value", "to_value", "breakpoint", "method",
+    return pd.DataFrame(rows, columns=["from_value", "to_value", "breakpoint", "method", "change",
                                        "applicants_changed"])
 
 
@@ -177,9 +198,15 @@ def sweep_text(result: Sweep) -> str:
     wide = result.allocation.pivot_table(index="value", columns="class", values="served_mwh",
                                          aggfunc="sum")
     wide.columns = [f"{c} MWh" for c in wide.columns]
-    wide["objective NOK"] = result.steps.set_index("value")["objective_nok"]
+    steps = result.steps.set_index("value")
+    wide = wide.reindex(steps.index)  # infeasible values: no allocation
+    wide["objective NOK"] = steps["objective_nok"]
+    wide["status"] = steps["status"]
     lines = [f"sweep of {result.what}: served energy by class",
              wide.to_string(float_format="{:,.2f}".format), ""]
+    if (bad := int((steps["status"] == "infeasible").sum())):
+        lines += [f"infeasible at {bad} of {len(steps)} values: no allocation meets the limits "
+                  "there (the reason of each is in sweep_steps.csv, note)", ""]
     if result.breakpoints.empty:
         lines.append("no breakpoint: the allocation is the same at every value")
     else:

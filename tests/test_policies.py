@@ -333,6 +333,29 @@ def test_sweep_finds_the_export_cap_breakpoint(tmp_path):
     assert len(sweep) == 3 * 4
 
 
+def test_sweep_records_the_values_where_no_allocation_exists(tmp_path):
+    """The two-zone week serves 8.24 TWh/yr of domestic load at most (158 000 MWh over 168 h):
+    floors of 12 TWh/yr and more are infeasible. They are recorded (status, reason) and the
+    change is a breakpoint between 8 and 12; the sweep still succeeds. A sweep infeasible at
+    every value is an infeasibility (exit code 3) that writes nothing."""
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["sweep", str(WEEK), "--vary", "domestic_floor_twh", "--from",
+                                   "0", "--to", "20", "--steps", "6", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "infeasible at 3 of 6 values" in res.output
+    steps = pd.read_csv(out / "sweep_steps.csv")
+    assert list(steps["status"]) == ["optimal"] * 3 + ["infeasible"] * 3
+    assert steps["note"].fillna("").str.contains("domestic floor").tolist() == [False] * 3 + [True] * 3
+    assert sorted(pd.read_csv(out / "sweep.csv")["value"].unique()) == [0.0, 4.0, 8.0]
+    breaks = pd.read_csv(out / "breakpoints.csv")
+    assert breaks[["from_value", "to_value", "change"]].values.tolist() == [[8.0, 12.0,
+                                                                             "infeasible"]]
+    res = CliRunner().invoke(cli, ["sweep", str(WEEK), "--vary", "domestic_floor_twh", "--from",
+                                   "12", "--to", "20", "--steps", "2", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 3 and "infeasible at every value" in res.output, res.output
+    assert not (tmp_path / "x").exists()
+
+
 def test_sweep_weight_grid_breakpoints(tmp_path):
     """Raising the miner's weight on hand.yaml past the export price (400) and the gas cost
     (600) changes its served energy; the miner never serves less as its weight rises."""
