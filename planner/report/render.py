@@ -12,6 +12,8 @@ from planner.report import comparison, excel, html, markdown
 from planner.report import content as c
 from planner.report.run_record import run_record
 from planner.report.tables import EXPLAIN, TABLES, ResultData, write_csv_tables, write_json, write_text
+from planner.verify import FAILED_MARKER
+from planner.verify import TABLES as CHECKED
 
 FORMATS = ("csv", "xlsx", "html", "md")
 """Formats ``--formats`` can pick: csv is the tables and summary.json, the rest one report each."""
@@ -26,9 +28,6 @@ def clear_outputs(out: Path) -> None:
     """Remove the files an earlier solve or compare wrote into ``out`` (and only those), before
     a new result is written there: a file the new one does not rewrite (another --formats, no
     explanation, a failed check) would otherwise sit beside it as if it belonged to it."""
-    from planner.verify import FAILED_MARKER  # planner.verify reads tables
-    from planner.verify import TABLES as CHECKED
-
     tables = {f"{name}.csv" for name in (*TABLES, *CHECKED, EXPLAIN)}
     for name in (*tables, "summary.json", "verification.json", FAILED_MARKER,
                  *REPORT_FILES.values(), *COMPARISON_FILES):
