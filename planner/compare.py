@@ -146,9 +146,9 @@ def _applicant_metrics(run: PolicyRun, reference: Instance) -> pd.DataFrame:
     frames = [
         ("granted_mw", "MW", alloc["granted_mw"]),
         ("served_mwh", "MWh", alloc["served_mwh"]),
-        ("served_share_of_request", "-", pd.Series(share)),
+        ("served_share_of_request", "share", pd.Series(share)),
         ("value_at_baseline_weights_nok", "NOK", value),
-        ("rank", "-", rank),
+        ("rank", "rank", rank),
     ]
     return pd.concat([pd.DataFrame({"section": "applicant", "item": alloc["applicant"],
                                     "metric": m, "unit": u, "value": np.asarray(v, dtype=float)})

@@ -109,11 +109,12 @@ def rounded(values: np.ndarray) -> np.ndarray:
 
 
 def as_written(df: pd.DataFrame) -> pd.DataFrame:
-    """The table as ``read_csv`` will read the CSV file of it back: every float ``rounded``."""
+    """The table as ``read_csv`` will read the CSV file of it back: every float ``rounded``,
+    with a zero's sign dropped (−0.0 + 0.0 = 0.0: a rounded −0.00004 prints as 0.0, not −0.0)."""
     out = df.copy()
     for c in out.columns:
         if pd.api.types.is_float_dtype(out[c]):
-            out[c] = rounded(out[c].to_numpy(dtype=float, na_value=np.nan))
+            out[c] = rounded(out[c].to_numpy(dtype=float, na_value=np.nan)) + 0.0
     return out
 
 
