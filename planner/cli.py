@@ -152,7 +152,7 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
         if not quiet:
             click.echo(summary_text(result))
         if tables:
-            explained = write_explanations(out, result.instance)  # the policy's weights
+            explained = write_explanations(out, inst)
             data.tables[EXPLAIN] = read_csv(out / f"{EXPLAIN}.csv")  # as planner report reads it
             if not quiet:
                 click.echo(f"{explained['applicant'].nunique()} applicants limited: why in "

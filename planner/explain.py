@@ -23,7 +23,7 @@ import pandas as pd
 
 from planner.errors import InputError, Problem
 from planner.instance.instance import Instance
-from planner.verify import Grids, Tables, read_tables
+from planner.verify import Grids, Tables, as_solved, read_tables
 
 TOL_MW = 1e-3
 """MW: a quantity within this of its limit is at the limit (the files carry four decimals)."""
@@ -139,6 +139,11 @@ def reasons(inst: Instance, t: Tables, g: Grids, k: int) -> list[Reason]:
                 out.append(Reason(f"reservoir {state}", f"storage_mwh[{s.name}]", at,
                                   _mean_dual(t.binding, "storage_mwh", s.name, at),
                                   f"reservoir {s.name} {state} in {_weeks(at)} ({at.size:,} h)"))
+        end = _mean_dual(t.binding, "storage_mwh", s.name, np.array([inst.hours - 1]))
+        if end and level[-1] > TOL_MW:  # kept for after the horizon: the water is spoken for
+            out.append(Reason("reservoir end level binding", f"storage_mwh[{s.name}]", hours,
+                              end, f"reservoir {s.name} must end at {s.final_storage_mwh:,.0f} "
+                              f"MWh: the water it holds back is worth {end:,.0f} NOK/MWh"))
 
     plants = [p for p, s in enumerate(inst.supply) if s.zone == a.zone]
     if plants:
@@ -190,8 +195,10 @@ def reasons(inst: Instance, t: Tables, g: Grids, k: int) -> list[Reason]:
     return out
 
 
-def explain_table(inst: Instance, t: Tables) -> pd.DataFrame:
-    """explain.csv: the reasons of every limited applicant (see COLUMNS)."""
+def explain_table(inst: Instance, t: Tables, folder: str = "") -> pd.DataFrame:
+    """explain.csv: the reasons of every limited applicant (see COLUMNS), with the weights of
+    the policy the tables record (``inst`` is the base instance)."""
+    inst, _ = as_solved(inst, t, folder)
     g = Grids(inst, t)
     alloc = t.allocation
     rows = []
@@ -228,10 +235,11 @@ def explain_text(table: pd.DataFrame, applicant: str) -> str:
 
 
 def write_explanations(folder: Path, inst: Instance) -> pd.DataFrame:
-    """Compute explain.csv from a written result folder and write it there."""
+    """Compute explain.csv from a written result folder (of ``inst``, the base instance) and
+    write it there."""
     from planner.report.tables import write_csv
 
-    table = explain_table(inst, read_tables(folder))
+    table = explain_table(inst, read_tables(folder), str(folder))
     write_csv(table, folder / "explain.csv")
     return table
 

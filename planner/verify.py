@@ -252,13 +252,19 @@ def _each(labels: list[str]) -> Callable[[int], str]:
 # the relations
 
 
+def as_solved(inst: Instance, t: Tables, folder: str = "") -> tuple[Instance, PolicySpec | None]:
+    """The base instance as the policy recorded in the folder's summary.json changed it, and
+    that policy (None: the instance as given)."""
+    policy = recorded_policy(t.summary, str(Path(folder) / "summary.json"))
+    return apply_policy(inst, policy), policy
+
+
 def verify_tables(inst: Instance, t: Tables, tol: Tolerances | None = None,
                   folder: str = "", instance_file: str = "") -> Verification:
     """Recompute every family from the tables and the instance as the policy recorded in
     summary.json changed it (weights, terms, limits; the base instance is given); never raises
     on a violation."""
-    policy = recorded_policy(t.summary, str(Path(folder) / "summary.json"))
-    inst = apply_policy(inst, policy)
+    inst, policy = as_solved(inst, t, folder)
     c = _Checker(tol or Tolerances())
     ok = _check_structure(c, inst, t)
     if ok:

@@ -218,6 +218,9 @@ def test_a_policy_result_is_verified_against_the_policy(tmp_path):
     report = json.loads((out / "verification.json").read_text())
     assert report["passed"] and report["families"]["policy_limits"]["checked"] == 4  # 2 zones
     served_mwh = pd.read_csv(out / "allocation.csv")["served_mwh"].sum()  # no exports class
+    # explain.csv gives the weights solved with: the policy's for industry
+    explained = pd.read_csv(out / "explain.csv")
+    assert set(explained.loc[explained["applicant"] == "Smelter", "weight_nok_per_mwh"]) == {1700}
 
     def tampered(name: str, edit) -> subprocess.CompletedProcess:
         folder = tmp_path / name
