@@ -173,6 +173,7 @@ def policy_metrics(run: PolicyRun, reference: Instance) -> pd.DataFrame:
         ("unserved_mwh", "MWh"): summary["kpis"]["unserved_mwh"],
         ("curtailed_load_twh", "TWh"): summary["kpis"]["curtailed_load_twh"],
         ("spill_twh", "TWh"): summary["kpis"]["spill_twh"],
+        ("priority_cost_in_prices", "NOK/NOK"): priority_cost_in_prices(summary),
     }
     rows += [("system", "all", m, u, float(v)) for (m, u), v in system.items()]
     by_class = alloc.groupby("class", sort=True)
@@ -196,6 +197,15 @@ def policy_metrics(run: PolicyRun, reference: Instance) -> pd.DataFrame:
                  ("zone", zone, "imports_twh", "TWh", row["imports_mw"])]
     frame = pd.DataFrame(rows, columns=[*KEYS, "value"])
     return pd.concat([frame, applicant_rows], ignore_index=True)
+
+
+def priority_cost_in_prices(summary: dict) -> float:
+    """The largest priority cost (NOK of total value given up per NOK of a tier's value held)
+    of a tier held by a row in the final stage: where that tier's load is marginal, the zonal
+    price is its weight × (1 + that cost), as the price values energy with the holds in place
+    (docs/policies.md). 0 without such a tier; tiers held by fixed columns do not enter prices."""
+    stages = (summary.get("policy") or {}).get("stages") or []
+    return max([0.0, *(s["priority_cost"] for s in stages if s.get("held_by") == "row")])
 
 
 def comparison_table(runs: list[PolicyRun], baseline: str) -> pd.DataFrame:
@@ -331,4 +341,9 @@ def side_by_side(comp: Comparison) -> str:
     wide = wide[[r.policy for r in comp.runs]]
     wide.index.name = None
     wide.columns.name = None
-    return f"baseline: {comp.baseline}\n" + wide.to_string(float_format=lambda x: f"{x:,.2f}")
+    costs = {r.policy: priority_cost_in_prices(r.result.summary) for r in comp.runs}
+    notes = [f"{name}: its prices carry the cost of tier holds, up to {cost:,.2f} NOK per NOK "
+             "held (price = weight × (1 + cost) where a held tier's load is marginal; "
+             "docs/policies.md, Zonal prices)" for name, cost in costs.items() if cost > 0]
+    return "\n".join([f"baseline: {comp.baseline}",
+                      wide.to_string(float_format=lambda x: f"{x:,.2f}"), *notes])

@@ -316,6 +316,17 @@ def test_norway_policies_solve_on_a_teaching_week(tmp_path):
     # the tiered regimes report their stages; the last is the final full objective
     stages = data["policies"]["first_come_first_served"]["summary"]["policy"]["stages"]
     assert stages[-1]["name"] == "final" and len(stages) > 2
+    # the miner's tier, held by a row, costs most: its load is marginal in every zone and hour,
+    # so the final stage's prices are its weight × (1 + that priority cost), as the footnote says
+    cost = max(s["priority_cost"] for s in stages if s["held_by"] == "row")
+    system = data["policies"]["first_come_first_served"]["metrics"]["system"]["all"]
+    assert system["priority_cost_in_prices"]["value"] == pytest.approx(cost) and cost > 0
+    prices = pd.read_csv(out / "first_come_first_served" / "prices.csv")[list(inst.zones)]
+    miner = next(a for a in inst.applicants if a.load_class == "bitcoin_mining")
+    assert prices.to_numpy() == pytest.approx(miner.weight_nok_per_mwh * (1 + cost), rel=1e-6)
+    assert f"first_come_first_served: its prices carry the cost of tier holds, up to " \
+           f"{cost:,.2f} NOK per NOK held" in res.output
+    assert "status_quo: its prices" not in res.output
 
 
 def test_sweep_finds_the_export_cap_breakpoint(tmp_path):
