@@ -319,6 +319,7 @@ def compare(instance: Path, names: str | None, all_: bool, baseline: str | None,
             side_by_side,
             write_comparison,
         )
+        from planner.errors import InfeasibleError
         from planner.instance.load import load_instance
         from planner.policies import BASE, load_policies
         from planner.report.render import render_comparison
@@ -349,6 +350,10 @@ def compare(instance: Path, names: str | None, all_: bool, baseline: str | None,
             _verify_folders([out / run.policy for run in comp.runs], inst, False)
         click.echo(f"results in {out}/ (comparison.csv, comparison.json, {', '.join(formats)}, "
                    "one folder per policy)")
+        if comp.infeasible:  # the rest is compared and written; the exit code still says so
+            raise InfeasibleError(f"{', '.join(comp.infeasible)}: no allocation meets the "
+                                  f"limits, so not compared (reasons above and in "
+                                  f"{out}/comparison.json, infeasible)")
 
     _run(action)
 

@@ -13,17 +13,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from planner.background import pays_off
-from planner.errors import PlannerError
+from planner.errors import InfeasibleError, PlannerError
 from planner.instance.instance import Instance
 from planner.parallel import Outcome, SessionProcess, solve_in_turn
-from planner.policies import PolicySpec, apply_policy, structure_key
+from planner.policies import BASE, PolicySpec, apply_policy, structure_key
 from planner.report.columns import UNIT_SUFFIXES
 from planner.report.comparison import Comparison as ReportComparison
 from planner.report.render import clear_outputs
@@ -41,16 +41,20 @@ class Comparison:
     runs: list[PolicyRun]
     table: pd.DataFrame
     """Long table: policy, section, item, metric, unit, value, baseline, change."""
+    infeasible: dict[str, str] = field(default_factory=dict)
+    """Policies whose limits cannot all hold (no allocation exists), with the reason: not in
+    ``runs`` nor the table."""
 
 
 def run_policies(inst: Instance, policies: list[PolicySpec | None], options: SolverOptions,
                  warm: bool = True, progress: Callable[[str], None] | None = None,
-                 jobs: int | None = None) -> list[PolicyRun]:
+                 jobs: int | None = None) -> list[PolicyRun | InfeasibleError]:
     """Solve every policy in ``solve_order`` and return the runs in the order given: in one
     session, or with two ``jobs`` in two at once (``split``; the second in a child process,
     planner/parallel.py; None: two where the machine has two cores and the instance is large
     enough, ``pays_off``). ``warm=False`` solves each from scratch (same answers; for checks
-    and benchmarks). Raises the first planner error a session meets."""
+    and benchmarks). A policy without a solution gives its InfeasibleError as its outcome;
+    any other planner error a session meets is raised."""
     order = solve_order(inst, policies)
     first, second = split(inst, policies, order) if sessions(inst, jobs) > 1 else (order, [])
     outcomes: dict[int, Outcome | None] = {}
@@ -65,10 +69,10 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
     def solve(session: Session, ks: list[int], other: SessionProcess | None) -> None:
         # strict=False: the outcomes stop early only at an error, raised here
         for k, outcome in zip(ks, solve_in_turn(session, [policies[k] for k in ks]), strict=False):
-            if isinstance(outcome, PlannerError):
+            if isinstance(outcome, PlannerError) and not isinstance(outcome, InfeasibleError):
                 raise outcome
             outcomes[k] = outcome
-            show([outcome.policy, *(other.finished() if other else [])])
+            show([_name(policies[k]), *(other.finished() if other else [])])
 
     with (SessionProcess(inst, options, [policies[k] for k in second], warm) if second
           else nullcontext()) as other, \
@@ -76,9 +80,10 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
         solve(session, first, other)
         if other:
             outcomes |= dict(zip(second, other.outcomes(), strict=True))
-            if error := next((o for o in outcomes.values() if isinstance(o, PlannerError)), None):
+            if error := next((o for o in outcomes.values() if isinstance(o, PlannerError)
+                              and not isinstance(o, InfeasibleError)), None):
                 raise error
-            show([o.policy for o in outcomes.values() if o is not None])
+            show([_name(policies[k]) for k, o in outcomes.items() if o is not None])
             solve(session, [k for k in second if outcomes[k] is None], None)  # the child failed
     return [outcomes[k] for k in range(len(policies))]
 
@@ -225,8 +230,18 @@ def compare(inst: Instance, policies: list[PolicySpec | None], baseline: str,
             ) -> Comparison:
     """Solve the policies (``None`` is the base instance, named ``base``; ``jobs``: sessions at
     once, ``run_policies``) and compare them."""
-    runs = run_policies(inst, policies, options or SolverOptions(), warm, progress, jobs)
-    return Comparison(baseline, runs, comparison_table(runs, baseline))
+    outcomes = run_policies(inst, policies, options or SolverOptions(), warm, progress, jobs)
+    runs = [o for o in outcomes if isinstance(o, PolicyRun)]
+    infeasible = {_name(p): str(o) for p, o in zip(policies, outcomes, strict=True)
+                  if isinstance(o, InfeasibleError)}
+    if baseline in infeasible:
+        raise InfeasibleError(f"the baseline has no solution, so nothing can be compared with "
+                              f"it: {infeasible[baseline]}")
+    return Comparison(baseline, runs, comparison_table(runs, baseline), infeasible)
+
+
+def _name(policy: PolicySpec | None) -> str:
+    return policy.name if policy else BASE
 
 
 REPORT_KPIS = {"system": ("objective_nok", "loads_value_at_baseline_weights_nok", "exports_twh",
@@ -246,8 +261,9 @@ def comparison_record(comp: Comparison) -> list[tuple[str, str]]:
     from planner import __version__
 
     summary = next(r for r in comp.runs if r.policy == comp.baseline).result.summary
+    infeasible = [("infeasible", f"{name}: {why}") for name, why in comp.infeasible.items()]
     return [*run_record(summary)[:3], ("policies", ", ".join(r.policy for r in comp.runs)),
-            ("baseline", comp.baseline), ("planner version", __version__),
+            *infeasible, ("baseline", comp.baseline), ("planner version", __version__),
             ("solver", str(summary["solver"]["name"]))]
 
 
@@ -298,6 +314,7 @@ def write_comparison(comp: Comparison, out: Path) -> list[Path]:
     write_csv(comp.table, out / "comparison.csv")
     data = {
         "baseline": comp.baseline,
+        "infeasible": comp.infeasible,
         "policies": {
             run.policy: {
                 "summary": {k: run.result.summary[k] for k in ("objective_nok", "objective_terms_nok",
@@ -345,5 +362,6 @@ def side_by_side(comp: Comparison) -> str:
     notes = [f"{name}: its prices carry the cost of tier holds, up to {cost:,.2f} NOK per NOK "
              "held (price = weight × (1 + cost) where a held tier's load is marginal; "
              "docs/policies.md, Zonal prices)" for name, cost in costs.items() if cost > 0]
+    notes += [f"{name}: infeasible, not compared: {why}" for name, why in comp.infeasible.items()]
     return "\n".join([f"baseline: {comp.baseline}",
                       wide.to_string(float_format=lambda x: f"{x:,.2f}"), *notes])

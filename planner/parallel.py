@@ -25,14 +25,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from planner.background import Child, read_payload
-from planner.errors import PlannerError
+from planner.errors import InfeasibleError, PlannerError
 from planner.instance.instance import Instance
 from planner.policies import PolicySpec
 from planner.session import PolicyRun, Session
 from planner.solve import SolverOptions
 
 Outcome = PolicyRun | PlannerError
-"""A policy's run, or the planner error that stopped its session."""
+"""A policy's run, or the planner error that stopped it: an InfeasibleError stops that policy
+only, any other its session."""
 
 
 class SessionProcess:
@@ -91,11 +92,14 @@ class SessionProcess:
 
 
 def solve_in_turn(session: Session, policies: list[PolicySpec | None]) -> Iterator[Outcome]:
-    """Each policy's run in ``session``, in order, until the first planner error (the last
-    outcome then)."""
+    """Each policy's run in ``session``, in order: an infeasible policy's outcome is its error
+    and the next is solved (a policy whose limits cannot hold is a finding of the comparison);
+    any other planner error is the last outcome."""
     for policy in policies:
         try:
             yield session.solve(policy)
+        except InfeasibleError as exc:
+            yield exc
         except PlannerError as exc:
             yield exc
             return

@@ -239,13 +239,18 @@ def test_the_second_sessions_warnings_reach_this_process(tmp_path):
     assert (len(first), len(second)) == (1, 1)
 
 
-def test_an_error_in_the_second_session_is_raised():
+def test_the_second_sessions_infeasible_policy_and_errors_come_back():
     """The week's reserve margin cannot hold: solved in the second session, its located
-    infeasibility is raised as one session would raise it."""
+    infeasibility is that policy's outcome, as in one session, and the other policy is solved.
+    A solver error (no time to solve) is raised."""
     inst = planner.load_instance(WEEK)
     policies = [None, policy(name="reserve", reserve_margin={"margin": 0.5, "scope": "zone"})]
-    with pytest.raises(planner.InfeasibleError, match="policy 'reserve'"):
-        run_policies(inst, policies, SolverOptions(), jobs=2)
+    for jobs in (1, 2):
+        base, reserve = run_policies(inst, policies, SolverOptions(), jobs=jobs)
+        assert base.policy == "base"
+        assert isinstance(reserve, planner.InfeasibleError) and "policy 'reserve'" in str(reserve)
+    with pytest.raises(planner.SolverLimitError):
+        run_policies(inst, policies, SolverOptions(time_limit_s=0.0), jobs=2)
 
 
 def test_limits_hold_in_the_result_tables():
@@ -473,6 +478,38 @@ def test_option_combinations_that_would_be_ignored_are_usage_errors(tmp_path, ar
     res = CliRunner().invoke(cli, [*args, "--out", str(out)])
     assert res.exit_code == 2 and message in res.output, res.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_infeasible_policy_is_reported_and_the_rest_compared(tmp_path, jobs):
+    """The two-zone week serves at most 8.24 TWh/yr of domestic load: a 20 TWh/yr floor has no
+    allocation. Compare still solves, writes and checks the other policies (in either session),
+    names the infeasible one with its reason in the terminal, comparison.json and the report's
+    record, and exits with 3. An infeasible baseline leaves nothing to compare: exit 3, nothing
+    written."""
+    path = tmp_path / "p.yaml"
+    path.write_text("policies:\n  - name: status_quo\n  - name: floor\n"
+                    "    domestic_floor_twh: 20\n  - name: market\n    classes:\n"
+                    "      industry: {weight_nok_per_mwh: 522}\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["compare", str(WEEK), "--all", "--policy-file", str(path),
+                                   "--jobs", jobs, "--out", str(out), "--formats", "csv,md"])
+    assert res.exit_code == 3, res.output
+    assert "floor: infeasible, not compared: policy 'floor'" in res.output
+    assert_no_traceback(res.output)
+    table = pd.read_csv(out / "comparison.csv")
+    assert sorted(table["policy"].unique()) == ["market", "status_quo"]
+    data = json.loads((out / "comparison.json").read_text())
+    assert list(data["infeasible"]) == ["floor"] and "domestic floor" in data["infeasible"]["floor"]
+    assert "- infeasible: floor: policy 'floor'" in (out / "report.md").read_text()
+    assert not (out / "floor").exists()
+    for name in ("market", "status_quo"):
+        assert json.loads((out / name / "verification.json").read_text())["passed"]
+    res = CliRunner().invoke(cli, ["compare", str(WEEK), "--all", "--policy-file", str(path),
+                                   "--baseline", "floor", "--jobs", jobs, "--out",
+                                   str(tmp_path / "none")])
+    assert res.exit_code == 3 and "the baseline has no solution" in res.output, res.output
+    assert not (tmp_path / "none").exists()
 
 
 def test_impossible_reserve_margin_is_infeasible_with_exit_code_3(tmp_path):
