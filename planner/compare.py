@@ -364,4 +364,12 @@ def side_by_side(comp: Comparison) -> str:
              "docs/policies.md, Zonal prices)" for name, cost in costs.items() if cost > 0]
     notes += [f"{name}: infeasible, not compared: {why}" for name, why in comp.infeasible.items()]
     return "\n".join([f"baseline: {comp.baseline}",
-                      wide.to_string(float_format=lambda x: f"{x:,.2f}"), *notes])
+                      wide.to_string(float_format=_figure), *notes])
+
+
+def _figure(x: float) -> str:
+    """Two decimals, or three significant digits below 1 so small figures stay visible (0.0271
+    TWh, not 0.03); no sign on zero."""
+    if 0 < abs(x) < 1:
+        return f"{x:.{2 - int(np.floor(np.log10(abs(x))))}f}"
+    return f"{x + 0.0:,.2f}"

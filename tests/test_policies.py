@@ -674,3 +674,12 @@ def test_windowed_tier_at_its_largest_value_equals_serving_it_in_full():
     expected = by_hand._run().objective - by_hand.lp.offset
     got = run.result.summary["objective_nok"] - by_hand.lp.offset
     assert got == pytest.approx(expected, rel=1e-9, abs=1e-6)
+
+
+def test_the_terminal_table_keeps_small_figures_visible():
+    """Three significant digits below 1 (a teaching week's TWh), two decimals above, no sign
+    on zero."""
+    from planner.compare import _figure
+
+    assert [_figure(x) for x in (9.63e-5, 0.0271, 0.126, -0.5, 0.0, -0.0, 1.0, 22_756.9)] == [
+        "0.0000963", "0.0271", "0.126", "-0.500", "0.00", "0.00", "1.00", "22,756.90"]
