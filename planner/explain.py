@@ -23,6 +23,7 @@ import pandas as pd
 
 from planner.errors import InputError, Problem
 from planner.instance.instance import Instance
+from planner.report.tables import read_csv, write_csv
 from planner.verify import Grids, Tables, as_solved, read_tables
 
 TOL_MW = 1e-3
@@ -237,8 +238,6 @@ def explain_text(table: pd.DataFrame, applicant: str) -> str:
 def write_explanations(folder: Path, inst: Instance) -> pd.DataFrame:
     """Compute explain.csv from a written result folder (of ``inst``, the base instance) and
     write it there."""
-    from planner.report.tables import write_csv
-
     table = explain_table(inst, read_tables(folder), str(folder))
     write_csv(table, folder / "explain.csv")
     return table
@@ -255,8 +254,12 @@ def read_explanations(folder: Path) -> pd.DataFrame:
         tables = read_tables(folder)
         return write_explanations(folder, load_instance(instance_of(folder, tables)))
     try:
-        return pd.read_csv(path, keep_default_na=False, na_values=[""],
-                           dtype={"applicant": str, "zone": str})
-    except (OSError, ValueError) as exc:
+        table = read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise InputError([Problem(str(path), None, None, "", f"cannot read ({exc}); solve "
                                   "again to write it")]) from None
+    if missing := [c for c in COLUMNS if c not in table.columns]:
+        raise InputError([Problem(str(path), 1, None, c, "missing column; solve again (or "
+                                  "delete the file: planner explain then writes it anew)")
+                          for c in missing])
+    return table

@@ -256,6 +256,30 @@ def test_report_refuses_an_edited_folder(solved, tmp_path):
     assert not list(copy.glob("report.*"))
 
 
+def test_a_damaged_cell_is_located_by_report_verify_and_explain(solved, tmp_path):
+    """A word where a number belongs (allocation.csv line 3, granted_mw) and an explain.csv
+    without a column: exit code 2 naming file, line and column, no traceback."""
+    copy = tmp_path / "copy"
+    shutil.copytree(solved / "a", copy, ignore=shutil.ignore_patterns("report.*"))
+    lines = (copy / "allocation.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[2].split(",")
+    cells[header.index("granted_mw")] = "abc"
+    lines[2] = ",".join(cells)
+    (copy / "allocation.csv").write_text("\n".join(lines) + "\n")
+    for command in ("report", "verify"):
+        res = run_cli(command, copy)
+        assert res.returncode == 2, res.stderr
+        assert f"{copy / 'allocation.csv'}:3: granted_mw: 'abc' is not a number" in res.stderr
+        assert_no_traceback(res.stderr)
+    explained = pd.read_csv(copy / "explain.csv")
+    explained.drop(columns="detail").to_csv(copy / "explain.csv", index=False)
+    res = run_cli("explain", copy)
+    assert res.returncode == 2 and f"{copy / 'explain.csv'}:1: detail: missing column" in \
+        res.stderr, res.stderr
+    assert_no_traceback(res.stderr)
+
+
 def test_report_names_a_missing_table(solved, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(solved / "a", copy)

@@ -183,14 +183,37 @@ def write_tables(data: ResultData, out: Path) -> list[Path]:
 
 
 def read_csv(path: Path) -> pd.DataFrame:
-    """One table as ``write_csv`` wrote it: text columns as text, unguarded; numbers as numbers."""
+    """One table as ``write_csv`` wrote it: text columns as text, unguarded; numbers as numbers.
+    A cell that should hold a number and does not is an InputError naming its file, line and
+    column (a result folder edited by hand, or damaged)."""
     header = pd.read_csv(path, nrows=0).columns
-    dtypes = {c: str for c in TEXT_COLUMNS if c in header} | (
-        {"queue_position": "Int64"} if "queue_position" in header else {})
-    df = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
+    text = {c: str for c in TEXT_COLUMNS if c in header}
+    df = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""])
+    _check_numbers(df, path, set(text) | WORDS)
+    if "queue_position" in df.columns:
+        df["queue_position"] = df["queue_position"].astype("Int64")
     if "timestamp" in df.columns:
         df["timestamp"] = pd.to_datetime(df["timestamp"], format=TIME_FORMAT)
     return _map_text(df, unguard)
+
+
+WORDS = {"timestamp", "protected", "reason", "constraint", "detail"}
+"""Columns of the saved tables that hold words, dates or flags, besides TEXT_COLUMNS."""
+
+
+def _check_numbers(df: pd.DataFrame, path: Path, words: set[str]) -> None:
+    problems = []
+    for column in df.columns:
+        if column in words or pd.api.types.is_numeric_dtype(df[column]):
+            continue
+        bad = df[column].notna() & pd.to_numeric(df[column], errors="coerce").isna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            problems.append(Problem(str(path), row + 2, None, str(column),
+                                    f"'{df[column].iat[row]}' is not a number; solve again to "
+                                    "rewrite the file"))
+    if problems:
+        raise InputError(problems)
 
 
 def read_saved(folder: Path) -> ResultData:
