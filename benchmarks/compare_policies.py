@@ -67,6 +67,8 @@ def main() -> None:
         inst, policies, policies[0].name, jobs=args.jobs,
         progress=lambda name: print(f"{time.perf_counter() - start:8.1f} s  {name}",
                                     file=sys.stderr, flush=True)))
+    if comp.infeasible:  # a comparison without them is not the benchmark's
+        sys.exit(f"infeasible policies, nothing recorded: {comp.infeasible}")
     cold, cold_s, *_ = timed(lambda: [] if args.no_cold else
                             [Session(inst, warm=False).solve(p) for p in policies])
     warm_obj = {r.policy: r.result.summary["objective_nok"] for r in comp.runs}

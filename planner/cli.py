@@ -126,7 +126,9 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
                                    "instance is solved)")
         t0 = time.perf_counter()
         inst = load_instance(instance)
-        policies = _policies(inst, policy_file, [policy_name] if policy_name else [])
+        # --policy base is the instance as given: solved as without --policy
+        policies = [p for p in _policies(inst, policy_file, [policy_name] if policy_name else [])
+                    if p is not None]
         load_s = time.perf_counter() - t0
         _precheck(inst, fatal=no_unserved)
         options = _options(time_limit, solver, staged, method)

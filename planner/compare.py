@@ -10,6 +10,7 @@ weights, rank by served share; rank 1 is the best served, so a negative change i
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -229,7 +230,8 @@ def compare(inst: Instance, policies: list[PolicySpec | None], baseline: str,
             progress: Callable[[str], None] | None = None, jobs: int | None = None
             ) -> Comparison:
     """Solve the policies (``None`` is the base instance, named ``base``; ``jobs``: sessions at
-    once, ``run_policies``) and compare them."""
+    once, ``run_policies``) and compare them. Policies without a solution are left out of the
+    comparison and listed in ``infeasible``; an infeasible baseline raises InfeasibleError."""
     outcomes = run_policies(inst, policies, options or SolverOptions(), warm, progress, jobs)
     runs = [o for o in outcomes if isinstance(o, PolicyRun)]
     infeasible = {_name(p): str(o) for p, o in zip(policies, outcomes, strict=True)
@@ -307,6 +309,12 @@ def write_comparison(comp: Comparison, out: Path) -> list[Path]:
     """Each policy's own tables in out/POLICY/, then comparison.csv and comparison.json."""
     out.mkdir(parents=True, exist_ok=True)
     clear_outputs(out)
+    solved = {run.policy for run in comp.runs}
+    for folder in out.iterdir():  # a policy of an earlier compare, or infeasible this time
+        if folder.is_dir() and folder.name not in solved and _policy_folder(folder):
+            clear_outputs(folder)
+            if not any(folder.iterdir()):
+                folder.rmdir()
     written: list[Path] = []
     for run in comp.runs:
         clear_outputs(out / run.policy)
@@ -324,6 +332,16 @@ def write_comparison(comp: Comparison, out: Path) -> list[Path]:
     }
     write_json(data, out / "comparison.json")
     return [*written, out / "comparison.csv", out / "comparison.json"]
+
+
+def _policy_folder(folder: Path) -> bool:
+    """Did a compare write this folder: its summary.json records the policy of its name?"""
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    policy = summary.get("policy") if isinstance(summary, dict) else None
+    return isinstance(policy, dict) and (policy.get("name") or BASE) == folder.name
 
 
 def _nested(rows: pd.DataFrame) -> dict:
@@ -369,7 +387,7 @@ def side_by_side(comp: Comparison) -> str:
 
 def _figure(x: float) -> str:
     """Two decimals, or three significant digits below 1 so small figures stay visible (0.0271
-    TWh, not 0.03); no sign on zero."""
-    if 0 < abs(x) < 1:
+    TWh, not 0.03); below the tables' four decimals (solver noise) and signed zeros: 0.00."""
+    if 5e-5 <= abs(x) < 1:
         return f"{x:.{2 - int(np.floor(np.log10(abs(x))))}f}"
-    return f"{x + 0.0:,.2f}"
+    return f"{(x if abs(x) >= 5e-5 else 0.0) + 0.0:,.2f}"

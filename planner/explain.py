@@ -140,7 +140,10 @@ def reasons(inst: Instance, t: Tables, g: Grids, k: int) -> list[Reason]:
                 out.append(Reason(f"reservoir {state}", f"storage_mwh[{s.name}]", at,
                                   _mean_dual(t.binding, "storage_mwh", s.name, at),
                                   f"reservoir {s.name} {state} in {_weeks(at)} ({at.size:,} h)"))
-        end = _mean_dual(t.binding, "storage_mwh", s.name, np.array([inst.hours - 1]))
+        b = t.binding
+        at_end = b[(b["family"] == "storage_mwh") & (b["entity"] == s.name) & (b["bound"] == "lower")
+                   & (b["index"] == inst.hours - 1)]
+        end = float(at_end["dual_nok_per_unit"].iat[0]) if len(at_end) else 0.0
         if end and level[-1] > TOL_MW:  # kept for after the horizon: the water is spoken for
             out.append(Reason("reservoir end level binding", f"storage_mwh[{s.name}]", hours,
                               end, f"reservoir {s.name} must end at {s.final_storage_mwh:,.0f} "

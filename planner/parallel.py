@@ -27,7 +27,7 @@ from typing import BinaryIO
 from planner.background import Child, read_payload
 from planner.errors import InfeasibleError, PlannerError
 from planner.instance.instance import Instance
-from planner.policies import PolicySpec
+from planner.policies import BASE, PolicySpec
 from planner.session import PolicyRun, Session
 from planner.solve import SolverOptions
 
@@ -70,8 +70,9 @@ class SessionProcess:
         code = self._child.process.wait()
         with self._runs.open("rb") as f:
             found: list[Outcome | None] = list(read_outcomes(f, len(self.policies)))
-        if code != 0 or (len(found) < len(self.policies)
-                         and not any(isinstance(o, PlannerError) for o in found)):
+        stopped = any(isinstance(o, PlannerError) and not isinstance(o, InfeasibleError)
+                      for o in found)  # an error that ends the session (infeasible does not)
+        if code != 0 or (len(found) < len(self.policies) and not stopped):
             warnings.warn(f"the second session's process failed (exit code {code}), so its "
                           f"policies are solved in this one: {self._child.error_text()}",
                           RuntimeWarning, stacklevel=2)
@@ -157,9 +158,10 @@ def main(input_path: str) -> None:
     with warnings.catch_warnings(record=True) as caught, \
             Session(inst, options, warm=warm, upcoming=policies) as session, \
             open(runs, "wb") as f:
-        for outcome in write_outcomes(f, solve_in_turn(session, policies), caught):
-            if isinstance(outcome, PolicyRun):
-                print(outcome.policy, flush=True)
+        for policy, outcome in zip(policies, write_outcomes(f, solve_in_turn(session, policies),
+                                                            caught), strict=False):
+            if isinstance(outcome, PolicyRun | InfeasibleError):  # done with, either way
+                print(policy.name if policy else BASE, flush=True)
 
 
 if __name__ == "__main__":

@@ -195,6 +195,9 @@ def _check_policies(tree: SourceTree, specs: list[PolicySpec], inst: Instance) -
         if p.name == BASE:
             problems.append(tree.problem([*loc, "name"], f"'{BASE}' names the instance without "
                                          "overrides on the command line; give the policy another name"))
+        if p.name in (".", "..") or any(c in p.name for c in '/\\'):
+            problems.append(tree.problem([*loc, "name"], "compare writes each policy into a folder "
+                                         "of its name: use no '/' or '\\', and not '.' or '..'"))
         seen.add(p.name)
 
         def unknown(what: str, name: str, where: list[str | int], known: list[str]) -> None:

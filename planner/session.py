@@ -42,6 +42,7 @@ from planner.model import build_model
 from planner.model.index import ModelIndex, windows
 from planner.model.lazy import storage_level_rows
 from planner.policies import (
+    BASE,
     QUEUE,
     PolicySpec,
     TierSpec,
@@ -533,7 +534,7 @@ class Session:
         })
         timings["total_s"] = time.perf_counter() - start
         self.from_scratch = False
-        return PolicyRun(policy.name if policy else "base", result, stages, rebuilt)
+        return PolicyRun(policy.name if policy else BASE, result, stages, rebuilt)
 
     def _set_pricing(self) -> None:
         """The dual simplex pricing (SolverOptions.pricing) for a solve alone (every solve of a

@@ -24,7 +24,7 @@ from test_properties import SETTINGS, instances, scale_of, scaled
 import planner
 from planner.cli import cli
 from planner.compare import run_policies, solve_order, split
-from planner.parallel import read_outcomes, write_outcomes
+from planner.parallel import SessionProcess, read_outcomes, write_outcomes
 from planner.policies import PolicySpec, firm_supply_mw, load_policies
 from planner.session import Session
 from planner.solve import SolverOptions, run_highs
@@ -239,18 +239,22 @@ def test_the_second_sessions_warnings_reach_this_process(tmp_path):
     assert (len(first), len(second)) == (1, 1)
 
 
-def test_the_second_sessions_infeasible_policy_and_errors_come_back():
+def test_the_second_sessions_infeasible_policy_and_errors_come_back(monkeypatch):
     """The week's reserve margin cannot hold: solved in the second session, its located
     infeasibility is that policy's outcome, as in one session, and the other policy is solved.
-    A solver error (no time to solve) is raised."""
+    Any other error of the second session (here a time limit) is raised."""
     inst = planner.load_instance(WEEK)
     policies = [None, policy(name="reserve", reserve_margin={"margin": 0.5, "scope": "zone"})]
+    assert split(inst, policies, [0, 1]) == ([0], [1])  # reserve goes to the second session
     for jobs in (1, 2):
         base, reserve = run_policies(inst, policies, SolverOptions(), jobs=jobs)
         assert base.policy == "base"
         assert isinstance(reserve, planner.InfeasibleError) and "policy 'reserve'" in str(reserve)
-    with pytest.raises(planner.SolverLimitError):
-        run_policies(inst, policies, SolverOptions(time_limit_s=0.0), jobs=2)
+    # any other error of the second session is raised here
+    monkeypatch.setattr(SessionProcess, "outcomes",
+                        lambda self: [planner.SolverLimitError("time limit in the child")])
+    with pytest.raises(planner.SolverLimitError, match="time limit in the child"):
+        run_policies(inst, policies, SolverOptions(), jobs=2)
 
 
 def test_limits_hold_in_the_result_tables():
@@ -409,6 +413,10 @@ BAD = [
      r"policies\[0\]\.tiers\[0\]\[0\]: 'miner' is in more than one tier"),
     ({"name": "base", "export_cap_twh": 1},
      r"policies\[0\]\.name: 'base' names the instance without overrides"),
+    ({"name": "..", "export_cap_twh": 1},
+     r"policies\[0\]\.name: compare writes each policy into a folder of its name"),
+    ({"name": "a/b", "export_cap_twh": 1},
+     r"policies\[0\]\.name: compare writes each policy into a folder of its name"),
 ]
 
 
@@ -470,12 +478,14 @@ def test_bad_sweep_values_are_input_errors_and_write_nothing(tmp_path, vary, sta
     (["compare", str(HAND), "--policies", "base,base"], "--policies names base more than once"),
     (["compare", str(REPO / "tests" / "instances" / "tiny.yaml"), "--all"], "has no policies"),
     (["solve", str(HAND), "--policy-file", str(HAND)], "--policy-file needs --policy NAME"),
-    (["solve", str(HAND), "--policy", "base", "--max-size", "10"],
+    (["solve", str(HAND), "--policy-file", "{policies}", "--policy", "cap", "--max-size", "10"],
      "--max-size apply to the base instance"),
 ])
 def test_option_combinations_that_would_be_ignored_are_usage_errors(tmp_path, args, message):
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    policies = tmp_path / "p.yaml"
+    policies.write_text("policies:\n  - name: cap\n    export_cap_twh: 0\n")
+    res = CliRunner().invoke(cli, [*(a.format(policies=policies) for a in args), "--out", str(out)])
     assert res.exit_code == 2 and message in res.output, res.output
     assert not out.exists()
 
@@ -483,15 +493,30 @@ def test_option_combinations_that_would_be_ignored_are_usage_errors(tmp_path, ar
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_an_infeasible_policy_is_reported_and_the_rest_compared(tmp_path, jobs):
     """The two-zone week serves at most 8.24 TWh/yr of domestic load: a 20 TWh/yr floor has no
-    allocation. Compare still solves, writes and checks the other policies (in either session),
+    allocation. Compare still solves, writes and checks the other policies (the floor in the
+    second session, with new weights, or in the only one),
     names the infeasible one with its reason in the terminal, comparison.json and the report's
     record, and exits with 3. An infeasible baseline leaves nothing to compare: exit 3, nothing
     written."""
-    path = tmp_path / "p.yaml"
-    path.write_text("policies:\n  - name: status_quo\n  - name: floor\n"
-                    "    domestic_floor_twh: 20\n  - name: market\n    classes:\n"
-                    "      industry: {weight_nok_per_mwh: 522}\n")
+    def policies(floor_twh: float) -> Path:
+        path = tmp_path / f"p{floor_twh:g}.yaml"
+        path.write_text("policies:\n  - name: status_quo\n  - name: floor\n"
+                        f"    domestic_floor_twh: {floor_twh}\n    classes:\n"
+                        "      industry: {weight_nok_per_mwh: 1000}\n  - name: market\n"
+                        "    classes:\n      industry: {weight_nok_per_mwh: 522}\n")
+        return path
+
+    path = policies(20)
+    loaded = list(load_policies(planner.load_instance(WEEK), path).values())
+    # new weights: with two jobs, floor goes to the second session
+    assert split(planner.load_instance(WEEK), loaded, [0, 1, 2]) == ([0], [1, 2])
     out = tmp_path / "out"
+    # a feasible floor first, and a solve of the user's beside the policies' folders
+    res = CliRunner().invoke(cli, ["compare", str(WEEK), "--all", "--policy-file",
+                                   str(policies(1)), "--out", str(out), "--formats", "csv"])
+    assert res.exit_code == 0 and (out / "floor" / "summary.json").is_file(), res.output
+    assert CliRunner().invoke(cli, ["solve", str(WEEK), "--out", str(out / "mine"), "--formats",
+                                    "csv", "--no-verify"]).exit_code == 0
     res = CliRunner().invoke(cli, ["compare", str(WEEK), "--all", "--policy-file", str(path),
                                    "--jobs", jobs, "--out", str(out), "--formats", "csv,md"])
     assert res.exit_code == 3, res.output
@@ -502,7 +527,8 @@ def test_an_infeasible_policy_is_reported_and_the_rest_compared(tmp_path, jobs):
     data = json.loads((out / "comparison.json").read_text())
     assert list(data["infeasible"]) == ["floor"] and "domestic floor" in data["infeasible"]["floor"]
     assert "- infeasible: floor: policy 'floor'" in (out / "report.md").read_text()
-    assert not (out / "floor").exists()
+    assert not (out / "floor").exists()  # the earlier compare's folder went with it
+    assert (out / "mine" / "summary.json").is_file()
     for name in ("market", "status_quo"):
         assert json.loads((out / name / "verification.json").read_text())["passed"]
     res = CliRunner().invoke(cli, ["compare", str(WEEK), "--all", "--policy-file", str(path),
@@ -510,6 +536,13 @@ def test_an_infeasible_policy_is_reported_and_the_rest_compared(tmp_path, jobs):
                                    str(tmp_path / "none")])
     assert res.exit_code == 3 and "the baseline has no solution" in res.output, res.output
     assert not (tmp_path / "none").exists()
+
+
+def test_policy_base_is_the_instance_as_given(tmp_path):
+    """--policy base solves the base instance, with the options that apply to it."""
+    res = CliRunner().invoke(cli, ["solve", str(HAND), "--policy", "base", "--max-size", "10",
+                                   "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2 and "above the limit of 10" in res.output, res.output
 
 
 def test_impossible_reserve_margin_is_infeasible_with_exit_code_3(tmp_path):

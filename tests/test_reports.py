@@ -272,6 +272,13 @@ def test_a_damaged_cell_is_located_by_report_verify_and_explain(solved, tmp_path
         assert res.returncode == 2, res.stderr
         assert f"{copy / 'allocation.csv'}:3: granted_mw: 'abc' is not a number" in res.stderr
         assert_no_traceback(res.stderr)
+    cells = (solved / "a" / "allocation.csv").read_text().splitlines()[2].split(",")
+    cells[header.index("queue_position")] = "1.5"
+    lines[2] = ",".join(cells)
+    (copy / "allocation.csv").write_text("\n".join(lines) + "\n")
+    res = run_cli("report", copy)
+    assert res.returncode == 2 and f"{copy / 'allocation.csv'}:3: queue_position: '1.5' is not a " \
+        "whole number" in res.stderr, res.stderr
     explained = pd.read_csv(copy / "explain.csv")
     explained.drop(columns="detail").to_csv(copy / "explain.csv", index=False)
     res = run_cli("explain", copy)

@@ -6,6 +6,7 @@ which files a result folder holds and in which formats.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from planner.report import comparison, excel, html, markdown
@@ -27,11 +28,25 @@ COMPARISON_FILES = ("comparison.csv", "comparison.json", "comparison_kpis.csv",
 def clear_outputs(out: Path) -> None:
     """Remove the files an earlier solve or compare wrote into ``out`` (and only those), before
     a new result is written there: a file the new one does not rewrite (another --formats, no
-    explanation, a failed check) would otherwise sit beside it as if it belonged to it."""
+    explanation, a failed check) would otherwise sit beside it as if it belonged to it. Only a
+    folder that holds a result (its summary.json or comparison.json) is cleared: a report.md of
+    the user's own in another folder stays."""
+    if not any(_written_by_planner(out / name) for name in ("summary.json", "comparison.json")):
+        return
     tables = {f"{name}.csv" for name in (*TABLES, *CHECKED, EXPLAIN)}
     for name in (*tables, "summary.json", "verification.json", FAILED_MARKER,
                  *REPORT_FILES.values(), *COMPARISON_FILES):
         (out / name).unlink(missing_ok=True)
+
+
+def _written_by_planner(path: Path) -> bool:
+    """summary.json of a result or comparison.json of a compare, by the keys they always hold."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and ({"instance_sha256", "status"} <= data.keys()
+                                       or {"baseline", "policies"} <= data.keys())
 
 
 def result_sheets(data: ResultData) -> list[excel.Sheet]:

@@ -212,6 +212,13 @@ def _check_numbers(df: pd.DataFrame, path: Path, words: set[str]) -> None:
             problems.append(Problem(str(path), row + 2, None, str(column),
                                     f"'{df[column].iat[row]}' is not a number; solve again to "
                                     "rewrite the file"))
+    if "queue_position" in df.columns:
+        position = pd.to_numeric(df["queue_position"], errors="coerce")
+        if (bad := position.notna() & (position % 1 != 0)).any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            problems.append(Problem(str(path), row + 2, None, "queue_position",
+                                    f"'{df['queue_position'].iat[row]}' is not a whole number; "
+                                    "solve again to rewrite the file"))
     if problems:
         raise InputError(problems)
 
