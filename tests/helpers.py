@@ -107,3 +107,16 @@ def write_hostile_instance(folder: Path) -> Path:
                 entry[key] = rename.get(entry[key], entry[key])
     shutil.copy(INSTANCES / "tiny-series.csv", folder / "tiny-series.csv")
     return write_instance(spec, folder / "hostile.json")
+
+
+def one_reservoir(hours: int, initial_share: float, final_share: float, demand_mw: float) -> dict:
+    """One zone A: a 100 MW hydro plant on a 100 MWh reservoir without inflow, from
+    ``initial_share`` to at least ``final_share`` full, and homes of ``demand_mw``."""
+    return {
+        "name": "reservoir", "time": {"start": "2030-01-01T00:00", "hours": hours},
+        "zones": [{"name": "A"}],
+        "supply": [{"name": "dam", "zone": "A", "kind": "hydro_reservoir", "capacity_mw": 100,
+                    "storage_mwh": 100, "inflow_mwh": 0, "initial_storage_share": initial_share,
+                    "final_storage_share": final_share}],
+        "protected_demand": [{"name": "homes", "zone": "A", "demand_mw": demand_mw}],
+    }

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import invariants as inv
 import pytest
-from helpers import FEATURES, HAND, TEACHING, TINY, assert_no_traceback, run_cli, write_instance
+from helpers import (
+    FEATURES,
+    HAND,
+    TEACHING,
+    TINY,
+    assert_no_traceback,
+    one_reservoir,
+    run_cli,
+    write_instance,
+)
 
 import planner
 from planner.diagnose import estimate_size, iis_members, precheck, unserved_summary
@@ -44,14 +53,7 @@ def short_reservoir() -> dict:
     """One zone, a 100 MW hydro plant whose reservoir holds 100 MWh with no inflow, and 50 MW of
     homes for 4 hours: 200 MWh needed, 100 MWh there. Every hour passes the pre-check (50 MW ≤
     100 MW), yet without unserved energy the LP is infeasible."""
-    return {
-        "name": "short", "time": {"start": "2030-01-01T00:00", "hours": 4},
-        "zones": [{"name": "A"}],
-        "supply": [{"name": "dam", "zone": "A", "kind": "hydro_reservoir", "capacity_mw": 100,
-                    "storage_mwh": 100, "inflow_mwh": 0, "initial_storage_share": 1.0,
-                    "final_storage_share": 0.0}],
-        "protected_demand": [{"name": "homes", "zone": "A", "demand_mw": 50}],
-    }
+    return one_reservoir(hours=4, initial_share=1.0, final_share=0.0, demand_mw=50)
 
 
 def test_iis_names_the_reservoir_and_the_forbidden_unserved(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import invariants as inv
 import pytest
-from helpers import assert_no_traceback, run_cli, write_instance
+from helpers import assert_no_traceback, one_reservoir, run_cli, write_instance
 
 import planner
 from planner.explain import explain_table, write_explanations
@@ -102,17 +102,10 @@ def test_a_binding_end_level_is_named_as_the_cause(tmp_path):
     """One zone, 3 h: a reservoir of 100 MWh, half full, without inflow, that must end half full
     holds back all its water, so the homes' 60 MW go unserved. The reservoir is neither empty
     nor full: the end level is the cause, its dual the value of lost load (20 550 NOK/MWh)."""
-    spec = {
-        "name": "held", "time": {"start": "2030-01-01T00:00", "hours": 3},
-        "zones": [{"name": "A"}],
-        "supply": [{"name": "res", "zone": "A", "kind": "hydro_reservoir", "capacity_mw": 100,
-                    "storage_mwh": 100, "inflow_mwh": 0, "initial_storage_share": 0.5,
-                    "final_storage_share": 0.5}],
-        "protected_demand": [{"name": "homes", "zone": "A", "demand_mw": 60}],
-    }
+    spec = one_reservoir(hours=3, initial_share=0.5, final_share=0.5, demand_mw=60)
     table = explain(spec, tmp_path)
     row = table.loc["reservoir end level binding"]
-    assert row["constraint"] == "storage_mwh[res]" and row["hours"] == 3
+    assert row["constraint"] == "storage_mwh[dam]" and row["hours"] == 3
     assert row["unserved_mwh"] == pytest.approx(180)
     assert row["shadow_price_nok_per_unit"] == pytest.approx(20_550)
     assert "must end at 50 MWh" in row["detail"]
