@@ -163,7 +163,7 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
                                              explained):
                     click.echo(line)
             if not no_verify:
-                _verify_and_record(out, inst, quiet)
+                _verify_folders([out], inst, quiet)
         elif not quiet:
             click.echo("no explanation or verification: both read the CSV tables "
                        "(add csv to --formats)")
@@ -184,11 +184,6 @@ def _precheck(inst, fatal: bool) -> None:
         raise InputError(problems)
     for p in problems:
         click.echo(f"warning: {p}", err=True)
-
-
-def _verify_and_record(folder: Path, inst, quiet: bool) -> None:
-    """Run the independent checker on a written folder; a failure is exit code 7."""
-    _verify_folders([folder], inst, quiet)
 
 
 def _verify_folders(folders: list[Path], inst, quiet: bool) -> None:
@@ -222,7 +217,7 @@ def verify(result_dir: Path, instance: Path | None) -> None:
     def action() -> None:
         from planner.instance.load import load_instance
 
-        _verify_and_record(result_dir, load_instance(instance) if instance else None, False)
+        _verify_folders([result_dir], load_instance(instance) if instance else None, False)
 
     _run(action)
 

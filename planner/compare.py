@@ -10,7 +10,6 @@ weights, rank by served share; rank 1 is the best served, so a negative change i
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -21,15 +20,15 @@ import numpy as np
 import pandas as pd
 
 from planner.background import pays_off
-from planner.errors import InfeasibleError, PlannerError
+from planner.errors import InfeasibleError
 from planner.instance.instance import Instance
-from planner.parallel import Outcome, SessionProcess, solve_in_turn
-from planner.policies import BASE, PolicySpec, apply_policy, structure_key
+from planner.parallel import Outcome, SessionProcess, ends_session, solve_in_turn
+from planner.policies import BASE, PolicySpec, apply_policy, name_of, structure_key
 from planner.report.columns import UNIT_SUFFIXES
 from planner.report.comparison import Comparison as ReportComparison
 from planner.report.render import clear_outputs
 from planner.report.run_record import run_record
-from planner.report.tables import ResultData, write_csv, write_json, write_tables
+from planner.report.tables import ResultData, read_json_object, write_csv, write_json, write_tables
 from planner.session import PolicyRun, Session, starts_from
 from planner.solve import SolverOptions
 
@@ -70,10 +69,10 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
     def solve(session: Session, ks: list[int], other: SessionProcess | None) -> None:
         # strict=False: the outcomes stop early only at an error, raised here
         for k, outcome in zip(ks, solve_in_turn(session, [policies[k] for k in ks]), strict=False):
-            if isinstance(outcome, PlannerError) and not isinstance(outcome, InfeasibleError):
+            if ends_session(outcome):
                 raise outcome
             outcomes[k] = outcome
-            show([_name(policies[k]), *(other.finished() if other else [])])
+            show([name_of(policies[k]), *(other.finished() if other else [])])
 
     with (SessionProcess(inst, options, [policies[k] for k in second], warm) if second
           else nullcontext()) as other, \
@@ -81,10 +80,9 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
         solve(session, first, other)
         if other:
             outcomes |= dict(zip(second, other.outcomes(), strict=True))
-            if error := next((o for o in outcomes.values() if isinstance(o, PlannerError)
-                              and not isinstance(o, InfeasibleError)), None):
+            if error := next((o for o in outcomes.values() if ends_session(o)), None):
                 raise error
-            show([_name(policies[k]) for k, o in outcomes.items() if o is not None])
+            show([name_of(policies[k]) for k, o in outcomes.items() if o is not None])
             solve(session, [k for k in second if outcomes[k] is None], None)  # the child failed
     return [outcomes[k] for k in range(len(policies))]
 
@@ -234,16 +232,12 @@ def compare(inst: Instance, policies: list[PolicySpec | None], baseline: str,
     comparison and listed in ``infeasible``; an infeasible baseline raises InfeasibleError."""
     outcomes = run_policies(inst, policies, options or SolverOptions(), warm, progress, jobs)
     runs = [o for o in outcomes if isinstance(o, PolicyRun)]
-    infeasible = {_name(p): str(o) for p, o in zip(policies, outcomes, strict=True)
+    infeasible = {name_of(p): str(o) for p, o in zip(policies, outcomes, strict=True)
                   if isinstance(o, InfeasibleError)}
     if baseline in infeasible:
         raise InfeasibleError(f"the baseline has no solution, so nothing can be compared with "
                               f"it: {infeasible[baseline]}")
     return Comparison(baseline, runs, comparison_table(runs, baseline), infeasible)
-
-
-def _name(policy: PolicySpec | None) -> str:
-    return policy.name if policy else BASE
 
 
 REPORT_KPIS = {"system": ("objective_nok", "loads_value_at_baseline_weights_nok", "exports_twh",
@@ -336,11 +330,7 @@ def write_comparison(comp: Comparison, out: Path) -> list[Path]:
 
 def _policy_folder(folder: Path) -> bool:
     """Did a compare write this folder: its summary.json records the policy of its name?"""
-    try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    policy = summary.get("policy") if isinstance(summary, dict) else None
+    policy = (read_json_object(folder / "summary.json") or {}).get("policy")
     return isinstance(policy, dict) and (policy.get("name") or BASE) == folder.name
 
 

@@ -77,11 +77,13 @@ def _weeks(hours: np.ndarray) -> str:
     return ("week " if len(weeks) == 1 else "weeks ") + text
 
 
-def _mean_dual(binding: pd.DataFrame, family: str, entity: str, hours: np.ndarray | None
-               ) -> float | None:
+def _mean_dual(binding: pd.DataFrame, family: str, entity: str, hours: np.ndarray | None,
+               bound: str | None = None) -> float | None:
     rows = binding[(binding["family"] == family) & (binding["entity"] == entity)]
     if hours is not None:
         rows = rows[rows["index"].isin(hours.tolist())]
+    if bound is not None:
+        rows = rows[rows["bound"] == bound]
     return float(rows["dual_nok_per_unit"].mean()) if len(rows) else None
 
 
@@ -140,10 +142,7 @@ def reasons(inst: Instance, t: Tables, g: Grids, k: int) -> list[Reason]:
                 out.append(Reason(f"reservoir {state}", f"storage_mwh[{s.name}]", at,
                                   _mean_dual(t.binding, "storage_mwh", s.name, at),
                                   f"reservoir {s.name} {state} in {_weeks(at)} ({at.size:,} h)"))
-        b = t.binding
-        at_end = b[(b["family"] == "storage_mwh") & (b["entity"] == s.name) & (b["bound"] == "lower")
-                   & (b["index"] == inst.hours - 1)]
-        end = float(at_end["dual_nok_per_unit"].iat[0]) if len(at_end) else 0.0
+        end = _mean_dual(t.binding, "storage_mwh", s.name, np.array([inst.hours - 1]), "lower")
         if end and level[-1] > TOL_MW:  # kept for after the horizon: the water is spoken for
             out.append(Reason("reservoir end level binding", f"storage_mwh[{s.name}]", hours,
                               end, f"reservoir {s.name} must end at {s.final_storage_mwh:,.0f} "

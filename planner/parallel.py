@@ -27,7 +27,7 @@ from typing import BinaryIO
 from planner.background import Child, read_payload
 from planner.errors import InfeasibleError, PlannerError
 from planner.instance.instance import Instance
-from planner.policies import BASE, PolicySpec
+from planner.policies import PolicySpec, name_of
 from planner.session import PolicyRun, Session
 from planner.solve import SolverOptions
 
@@ -70,9 +70,7 @@ class SessionProcess:
         code = self._child.process.wait()
         with self._runs.open("rb") as f:
             found: list[Outcome | None] = list(read_outcomes(f, len(self.policies)))
-        stopped = any(isinstance(o, PlannerError) and not isinstance(o, InfeasibleError)
-                      for o in found)  # an error that ends the session (infeasible does not)
-        if code != 0 or (len(found) < len(self.policies) and not stopped):
+        if code != 0 or (len(found) < len(self.policies) and not any(map(ends_session, found))):
             warnings.warn(f"the second session's process failed (exit code {code}), so its "
                           f"policies are solved in this one: {self._child.error_text()}",
                           RuntimeWarning, stacklevel=2)
@@ -90,6 +88,12 @@ class SessionProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def ends_session(outcome: Outcome | None) -> bool:
+    """Is the outcome an error that stops its session (any planner error but an infeasible
+    policy's, which stops that policy only)?"""
+    return isinstance(outcome, PlannerError) and not isinstance(outcome, InfeasibleError)
 
 
 def solve_in_turn(session: Session, policies: list[PolicySpec | None]) -> Iterator[Outcome]:
@@ -161,7 +165,7 @@ def main(input_path: str) -> None:
         for policy, outcome in zip(policies, write_outcomes(f, solve_in_turn(session, policies),
                                                             caught), strict=False):
             if isinstance(outcome, PolicyRun | InfeasibleError):  # done with, either way
-                print(policy.name if policy else BASE, flush=True)
+                print(name_of(policy), flush=True)
 
 
 if __name__ == "__main__":

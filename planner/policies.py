@@ -292,6 +292,11 @@ def tier_members(inst: Instance, policy: PolicySpec) -> list[TierSpec]:
             for tier in policy.tiers]
 
 
+def name_of(policy: PolicySpec | None) -> str:
+    """A policy's name; BASE for the instance as given."""
+    return policy.name if policy else BASE
+
+
 def per_horizon_mwh(inst: Instance, twh_per_year: float) -> float:
     """An annual energy limit (TWh/yr) scaled to the instance's horizon (MWh)."""
     return twh_per_year * 1e6 * inst.hours / HOURS_PER_YEAR

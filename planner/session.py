@@ -42,12 +42,12 @@ from planner.model import build_model
 from planner.model.index import ModelIndex, windows
 from planner.model.lazy import storage_level_rows
 from planner.policies import (
-    BASE,
     QUEUE,
     PolicySpec,
     TierSpec,
     apply_policy,
     firm_supply_mw,
+    name_of,
     per_horizon_mwh,
     structure_key,
     tier_members,
@@ -534,7 +534,7 @@ class Session:
         })
         timings["total_s"] = time.perf_counter() - start
         self.from_scratch = False
-        return PolicyRun(policy.name if policy else BASE, result, stages, rebuilt)
+        return PolicyRun(name_of(policy), result, stages, rebuilt)
 
     def _set_pricing(self) -> None:
         """The dual simplex pricing (SolverOptions.pricing) for a solve alone (every solve of a

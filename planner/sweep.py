@@ -21,7 +21,7 @@ import pandas as pd
 
 from planner.errors import InfeasibleError, InputError, Problem
 from planner.instance.instance import Instance
-from planner.policies import PolicySpec, per_horizon_mwh
+from planner.policies import BASE, PolicySpec, per_horizon_mwh
 from planner.session import Session
 from planner.solve import SolverOptions
 
@@ -76,7 +76,7 @@ def check_values(what: str, values: np.ndarray) -> None:
 
 def with_value(policy: PolicySpec | None, what: str, value: float, inst: Instance) -> PolicySpec:
     """The policy (or the base) with the swept parameter set to ``value``."""
-    data = policy.model_dump() if policy else {"name": "base"}
+    data = policy.model_dump() if policy else {"name": BASE}
     if what == "reserve_margin":
         data["reserve_margin"] = {**(data.get("reserve_margin") or {}), "margin": value}
     elif what in LIMITS:
@@ -125,13 +125,12 @@ def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarr
     check_values(what, values)
     # the exact ranges are HiGHS's ranging of the full LP
     session = Session(inst, replace(options or SolverOptions(), method="direct"))
-    tables, steps, infeasible = [], [], []
+    tables, steps = [], []
     for value in values:
         p = with_value(policy, what, float(value), inst)
         try:
             run = session.solve(p)
         except InfeasibleError as exc:  # where a limit cannot hold: a finding, not a failure
-            infeasible.append(exc)
             steps.append({"value": float(value), "status": "infeasible", "note": str(exc)})
         else:
             lo, hi = exact_range(session, what, p)
@@ -149,7 +148,7 @@ def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarr
             progress(float(value))
     if not tables:
         raise InfeasibleError(f"infeasible at every value of {what} from {values[0]:g} to "
-                              f"{values[-1]:g}; at the first: {infeasible[0]}")
+                              f"{values[-1]:g}; at the first: {steps[0]['note']}")
     allocation = pd.concat(tables, ignore_index=True)
     steps_df = pd.DataFrame(steps, columns=STEP_COLUMNS)
     return Sweep(what, allocation, steps_df, _breakpoints(what, allocation, steps_df))

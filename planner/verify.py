@@ -550,14 +550,20 @@ def objective_terms_from_tables(inst: Instance, t: Tables, g: Grids
     terms["generation_cost_nok"] = float(cost @ g.generation.sum(axis=1)) if cost.size else 0.0
     tol["generation_cost_nok"] = r * float(np.abs(cost).sum()) * inst.hours
 
-    f = t.flows[t.flows["kind"] == "interconnector"]
     markets = {m.name: m.price_nok_per_mwh for m in inst.markets}
     for name, side in (("export_revenue_nok", "to"), ("import_cost_nok", "from")):
-        rows = f[f[side].isin(list(markets))]
+        rows = _trade(inst, t, side)
         price = np.array([markets[m][h] for m, h in zip(rows[side], rows["hour"], strict=True)])
         terms[name] = float(price @ rows["flow_mw"].to_numpy(dtype=float)) if len(rows) else 0.0
         tol[name] = r * float(np.abs(price).sum())
     return terms, tol
+
+
+def _trade(inst: Instance, t: Tables, side: str) -> pd.DataFrame:
+    """The rows of flows.csv that flow into a market (``side`` "to": exports) or out of one
+    ("from": imports)."""
+    f = t.flows[t.flows["kind"] == "interconnector"]
+    return f[f[side].isin([m.name for m in inst.markets])]
 
 
 def _check_objective(c: _Checker, inst: Instance, t: Tables, g: Grids) -> None:
@@ -599,12 +605,10 @@ def _check_policy_limits(c: _Checker, inst: Instance, policy: PolicySpec | None,
     if policy is None:
         return
     if policy.export_cap_twh is not None:
-        f = t.flows[t.flows["kind"] == "interconnector"]
-        markets = [m.name for m in inst.markets]
-        net = f.loc[f["to"].isin(markets), "flow_mw"].sum() - f.loc[f["from"].isin(markets),
-                                                                   "flow_mw"].sum()
-        c.le("policy_limits", [net], [per_horizon_mwh(inst, policy.export_cap_twh)],
-             lambda _: "net exports (flows.csv) ≤ export_cap_twh", terms=len(f))
+        out, back = _trade(inst, t, "to"), _trade(inst, t, "from")
+        c.le("policy_limits", [out["flow_mw"].sum() - back["flow_mw"].sum()],
+             [per_horizon_mwh(inst, policy.export_cap_twh)],
+             lambda _: "net exports (flows.csv) ≤ export_cap_twh", terms=len(out) + len(back))
     if policy.domestic_floor_twh is not None:
         domestic = [a.load_class != "exports" for a in inst.applicants]
         served = t.allocation["served_mwh"].to_numpy(dtype=float)[domestic].sum()

@@ -6,13 +6,20 @@ which files a result folder holds and in which formats.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from planner.report import comparison, excel, html, markdown
 from planner.report import content as c
 from planner.report.run_record import run_record
-from planner.report.tables import EXPLAIN, TABLES, ResultData, write_csv_tables, write_json, write_text
+from planner.report.tables import (
+    EXPLAIN,
+    TABLES,
+    ResultData,
+    read_json_object,
+    write_csv_tables,
+    write_json,
+    write_text,
+)
 from planner.verify import FAILED_MARKER
 from planner.verify import TABLES as CHECKED
 
@@ -41,12 +48,8 @@ def clear_outputs(out: Path) -> None:
 
 def _written_by_planner(path: Path) -> bool:
     """summary.json of a result or comparison.json of a compare, by the keys they always hold."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and ({"instance_sha256", "status"} <= data.keys()
-                                       or {"baseline", "policies"} <= data.keys())
+    keys = (read_json_object(path) or {}).keys()
+    return {"instance_sha256", "status"} <= keys or {"baseline", "policies"} <= keys
 
 
 def result_sheets(data: ResultData) -> list[excel.Sheet]:

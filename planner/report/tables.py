@@ -160,6 +160,15 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda p: safe.to_csv(p, index=False, date_format=TIME_FORMAT))
 
 
+def read_json_object(path: Path) -> dict | None:
+    """A JSON file holding an object, or None where it is missing, unreadable or not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def write_json(data: dict, path: Path) -> None:
     write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", path)
 
@@ -202,23 +211,20 @@ WORDS = {"timestamp", "protected", "reason", "constraint", "detail"}
 
 
 def _check_numbers(df: pd.DataFrame, path: Path, words: set[str]) -> None:
-    problems = []
+    """Every column but ``words`` holds numbers (queue positions whole ones); else an
+    InputError at the first bad cell of each column."""
+    checks = []
     for column in df.columns:
-        if column in words or pd.api.types.is_numeric_dtype(df[column]):
-            continue
-        bad = df[column].notna() & pd.to_numeric(df[column], errors="coerce").isna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            problems.append(Problem(str(path), row + 2, None, str(column),
-                                    f"'{df[column].iat[row]}' is not a number; solve again to "
-                                    "rewrite the file"))
+        if column not in words and not pd.api.types.is_numeric_dtype(df[column]):
+            value = pd.to_numeric(df[column], errors="coerce")
+            checks.append((column, df[column].notna() & value.isna(), "a number"))
     if "queue_position" in df.columns:
-        position = pd.to_numeric(df["queue_position"], errors="coerce")
-        if (bad := position.notna() & (position % 1 != 0)).any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            problems.append(Problem(str(path), row + 2, None, "queue_position",
-                                    f"'{df['queue_position'].iat[row]}' is not a whole number; "
-                                    "solve again to rewrite the file"))
+        value = pd.to_numeric(df["queue_position"], errors="coerce")
+        checks.append(("queue_position", value.notna() & (value % 1 != 0), "a whole number"))
+    problems = [Problem(str(path), row + 2, None, str(column), f"'{df[column].iat[row]}' is not "
+                        f"{what}; solve again to rewrite the file")
+                for column, bad, what in checks if bad.any()
+                for row in [int(np.flatnonzero(bad.to_numpy())[0])]]
     if problems:
         raise InputError(problems)
 
