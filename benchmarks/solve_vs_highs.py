@@ -67,7 +67,8 @@ def run(cmd: list[str]) -> tuple[float, float, int, str]:
 
 def highs_alone(mps: Path, options: dict) -> dict:
     wall, cpu, peak, out = run([sys.executable, "-c", HIGHS_ALONE, str(mps), json.dumps(options)])
-    return json.loads(out) | {"process_wall_s": wall, "cpu_s": cpu, "peak_mib": peak}
+    # the last line: HiGHS ≥ 1.16 prints its banner first
+    return json.loads(out.splitlines()[-1]) | {"process_wall_s": wall, "cpu_s": cpu, "peak_mib": peak}
 
 
 def main() -> None:

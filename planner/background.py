@@ -23,7 +23,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, TextIO
 
 import planner
 from planner.instance.aggregate import can_aggregate
@@ -114,6 +114,16 @@ class Child:
         self.input.unlink(missing_ok=True)
 
 
+def protocol_output() -> TextIO:
+    """In a child: its standard output, kept for the lines the parent reads, while file
+    descriptor 1 is pointed at the error output, so that whatever else the child's libraries
+    print (HiGHS prints a banner) goes there instead of between those lines."""
+    sys.stdout.flush()
+    protocol = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    return protocol
+
+
 def read_payload(input_path: str) -> object:
     """A child's payload (``Child.start``), its file removed."""
     with open(input_path, "rb") as f:
@@ -184,10 +194,10 @@ def main(input_path: str) -> None:
     from planner.api import CoarseModels  # planner.api uses this module
 
     base, options, policies = read_payload(input_path)
-    models = CoarseModels()
+    out, models = protocol_output(), CoarseModels()
     for policy in policies:
         granted_mw, seconds = first_stage_start(base, policy, options, models)
-        print(json.dumps({"granted_mw": granted_mw, "seconds": seconds}), flush=True)
+        print(json.dumps({"granted_mw": granted_mw, "seconds": seconds}), file=out, flush=True)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from planner.solve import (
     Solution,
     SolverOptions,
     extend_lp,
+    new_highs,
     run_highs,
     to_highs,
 )
@@ -336,8 +337,7 @@ class GrantDecomposition:
         cuts and master rows)."""
         lp, n = self.lp, self.grants.size
         low, up = lp.col_lower[self.grants], lp.col_upper[self.grants]
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs()
         # without cuts θ is held at 0: the master then finds grants that meet the rest
         h.addVars(n + 1, np.r_[np.maximum(low, center - radius * (up - low)), -INF],
                   np.r_[np.minimum(up, center + radius * (up - low)), INF if self.points else 0.0])

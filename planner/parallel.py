@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from planner.background import Child, read_payload
+from planner.background import Child, protocol_output, read_payload
 from planner.errors import InfeasibleError, PlannerError
 from planner.instance.instance import Instance
 from planner.policies import PolicySpec, name_of
@@ -158,6 +158,7 @@ def main(input_path: str) -> None:
     if hasattr(os, "nice"):  # not on Windows
         os.nice(NICENESS)
     inst, options, policies, warm, runs = read_payload(input_path)
+    out = protocol_output()
     # warnings from the build on go with the next outcome; any after the last are lost
     with warnings.catch_warnings(record=True) as caught, \
             Session(inst, options, warm=warm, upcoming=policies) as session, \
@@ -165,7 +166,7 @@ def main(input_path: str) -> None:
         for policy, outcome in zip(policies, write_outcomes(f, solve_in_turn(session, policies),
                                                             caught), strict=False):
             if isinstance(outcome, PolicyRun | InfeasibleError):  # done with, either way
-                print(name_of(policy), flush=True)
+                print(name_of(policy), file=out, flush=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ Pyomo's own standard-form compiler.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -264,9 +266,37 @@ class Solution:
         return self.row_dual[self.lp.row_slices[con.name]]
 
 
+_BANNER_SHOWN = False
+"""Has this process made a HiGHS instance (``new_highs``)?"""
+
+
+def new_highs() -> highspy.Highs:
+    """A HiGHS instance with its output off. HiGHS ≥ 1.16 prints its banner to standard output
+    when a process makes its first instance, before any option can be set: in a terminal it
+    interleaves with the planner's own output, in a piped command (``planner schema >``, a child
+    process) it corrupts what is read. So the first instance is made with standard output
+    pointed at the null device."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        try:
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(null)
+        _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def to_highs(lp: CompiledLP, options: SolverOptions) -> highspy.Highs:
     """A HiGHS instance holding the LP (maximisation) with the options set."""
-    h = highspy.Highs()
+    h = new_highs()
     h.setOptionValue("output_flag", options.verbose)
     for key, val in options.highs_options().items():
         if h.setOptionValue(key, val) != highspy.HighsStatus.kOk:

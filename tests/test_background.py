@@ -4,6 +4,7 @@ when the child fails, and the same optimum through ``planner.solve`` and a sessi
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
@@ -22,6 +23,28 @@ EXPORT_CAP = PolicySpec.model_validate({"name": "export_cap", "export_cap_twh": 
 WEIGHTS = PolicySpec.model_validate(
     {"name": "weights", "classes": {"bitcoin_mining": {"weight_nok_per_mwh": 1200},
                                      "industry": {"weight_nok_per_mwh": 300}}})
+
+
+def _stdout_of(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+
+
+def test_a_childs_protocol_lines_are_all_its_parent_reads():
+    """Whatever else the child prints to standard output, from Python or from C (HiGHS ≥ 1.16
+    prints a banner), goes to its error output."""
+    done = _stdout_of("import os, highspy\nfrom planner.background import protocol_output\n"
+                      "out = protocol_output()\nprint('noise')\nos.write(1, b'more noise')\n"
+                      "highspy.Highs().run()\nprint('{\"line\": 1}', file=out, flush=True)")
+    assert done.stdout == '{"line": 1}\n'
+    assert "noise" in done.stderr and "more noise" in done.stderr
+
+
+def test_the_planners_highs_instances_print_nothing():
+    """``new_highs`` keeps HiGHS's banner out of the planner's standard output."""
+    done = _stdout_of("from planner.solve import new_highs\nh = new_highs()\n"
+                      "h.addVar(0, 1)\nh.run()\nnew_highs().run()")
+    assert done.stdout == ""
 
 
 def test_the_child_gives_the_grants_computed_in_process():

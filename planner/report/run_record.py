@@ -9,9 +9,7 @@ import dataclasses
 import json
 from datetime import datetime, timezone
 
-import highspy
-
-from planner.solve import SolverOptions
+from planner.solve import SolverOptions, new_highs
 
 
 def record_run(summary: dict, options: SolverOptions, policy: dict | None = None) -> None:
@@ -22,7 +20,7 @@ def record_run(summary: dict, options: SolverOptions, policy: dict | None = None
 
     summary["policy"] = policy
     summary["planner_version"] = __version__
-    summary["solver"]["version"] = highspy.Highs().version()
+    summary["solver"]["version"] = new_highs().version()
     # as summary.json holds them (tuples as lists): a report from the saved folder reads the same
     summary["solver_options"] = json.loads(json.dumps(dataclasses.asdict(options)))
     summary["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
