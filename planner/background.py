@@ -16,14 +16,19 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TextIO
+
+import highspy
 
 import planner
 from planner.instance.aggregate import can_aggregate
@@ -75,8 +80,9 @@ class Child:
     standard output is a pipe and its error output a file, as a full pipe would block a child
     that writes much of it while this process waits for its next line."""
 
-    process: subprocess.Popen
-    input: Path
+    process: subprocess.Popen | Forked
+    input: Path | None
+    """The payload's file (None: a forked copy, which needs none)."""
     errors: IO[str]
 
     @classmethod
@@ -99,6 +105,42 @@ class Child:
             return None
         return cls(process, Path(name), errors)
 
+    @classmethod
+    def fork(cls, work: Callable[[TextIO], None]) -> Child | None:
+        """A copy of this process (``os.fork``: only where planner/parallel.py ``forks``) that
+        runs ``work`` with the pipe its standard output is read from, then ends; None if the
+        system refuses the fork. Its error output (a traceback if ``work`` raises) goes to a
+        file, as a started child's. HiGHS's worker threads, which a copy would lack, are
+        stopped first; its next solve starts them again."""
+        highspy.Highs.resetGlobalScheduler(True)
+        read, write = os.pipe()
+        errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (read, write):
+                os.close(fd)
+            errors.close()
+            return None
+        if pid == 0:  # the copy: never returns, and leaves this process's files and children
+            code = 0
+            try:
+                os.close(read)
+                os.dup2(errors.fileno(), 2)
+                os.dup2(2, 1)
+                with os.fdopen(write, "w") as out:
+                    work(out)
+            except BaseException:  # any: the parent reads it from the error file
+                traceback.print_exc(file=errors)  # not sys.stderr, which may be replaced
+                code = 1
+            finally:
+                errors.flush()
+                os._exit(code)
+        os.close(write)
+        return cls(Forked(pid, os.fdopen(read)), None, errors)
+
     def error_text(self) -> str:
         """The end of what the child wrote to its error output, once it has ended."""
         self.process.wait()
@@ -111,7 +153,37 @@ class Child:
             self.process.kill()
         self.process.communicate()
         self.errors.close()
-        self.input.unlink(missing_ok=True)
+        if self.input is not None:
+            self.input.unlink(missing_ok=True)
+
+
+@dataclass
+class Forked:
+    """A forked copy of this process as much of ``subprocess.Popen`` as ``Child`` uses."""
+
+    pid: int
+    stdout: TextIO
+    returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+
+    def communicate(self) -> None:
+        self.wait()
+        self.stdout.close()
 
 
 def protocol_output() -> TextIO:

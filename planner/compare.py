@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,14 +22,14 @@ import pandas as pd
 from planner.background import pays_off
 from planner.errors import InfeasibleError
 from planner.instance.instance import Instance
-from planner.parallel import Outcome, SessionProcess, ends_session, solve_in_turn
+from planner.parallel import Outcome, SessionProcess, ends_session, forks, solve_in_turn
 from planner.policies import BASE, PolicySpec, apply_policy, name_of, structure_key
 from planner.report.columns import UNIT_SUFFIXES
 from planner.report.comparison import Comparison as ReportComparison
 from planner.report.render import clear_outputs
 from planner.report.run_record import run_record
 from planner.report.tables import ResultData, read_json_object, write_csv, write_json, write_tables
-from planner.session import PolicyRun, Session, starts_from
+from planner.session import PolicyRun, Session, coarse_starts, starts_from
 from planner.solve import SolverOptions
 
 KEYS = ["section", "item", "metric", "unit"]
@@ -74,9 +74,19 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
             outcomes[k] = outcome
             show([name_of(policies[k]), *(other.finished() if other else [])])
 
-    with (SessionProcess(inst, options, [policies[k] for k in second], warm) if second
-          else nullcontext()) as other, \
-            Session(inst, options, warm=warm, upcoming=[policies[k] for k in first]) as session:
+    later = [policies[k] for k in second]
+    with ExitStack() as stack:
+        # forked: the second session's coarse optima start now, its copy once the LP is built;
+        # else its process starts now and builds the LP beside this one
+        coarse = stack.enter_context(coarse_starts(inst, options, later)) \
+            if second and forks() else None
+        other = stack.enter_context(SessionProcess(inst, options, later, warm)) \
+            if second and coarse is None else None
+        session = stack.enter_context(Session(inst, options, warm=warm,
+                                              upcoming=[policies[k] for k in first]))
+        if coarse is not None:
+            other = stack.enter_context(SessionProcess(inst, options, later, warm, session,
+                                                       coarse))
         solve(session, first, other)
         if other:
             outcomes |= dict(zip(second, other.outcomes(), strict=True))

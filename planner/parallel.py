@@ -1,9 +1,11 @@
 """Policies solved in a second session, in a child process, beside this process's session.
 
 Why: each policy's solve is one HiGHS run after another, on one core; a machine with two has a
-second idle. The child (``python -m planner.parallel``) builds the LP itself, at the same time
-as this process builds its own, and solves its share of the policies in its session, warm from
-policy to policy as any session; this process solves the rest. Each session builds once, so no
+second idle. On Linux the child is a copy of this process forked once its session is built and
+before it solves anything (HiGHS has started no threads then), so the LP is built once; elsewhere
+it is a new Python process (``python -m planner.parallel``) that builds the LP itself while this
+process builds its own. It solves its share of the policies in its session, warm from policy to
+policy as any session; this process solves the rest. Each session builds once, so no
 policy rebuilds the model that would not in a single session. The child writes each
 policy's run (or the planner error that stopped it) pickled to a file, with the warnings
 issued meanwhile (this process issues them again as it reads the runs), and its name on
@@ -21,10 +23,11 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
-from planner.background import Child, protocol_output, read_payload
+from planner.background import Child, CoarseStarts, protocol_output, read_payload
 from planner.errors import InfeasibleError, PlannerError
 from planner.instance.instance import Instance
 from planner.policies import PolicySpec, name_of
@@ -37,16 +40,22 @@ only, any other its session."""
 
 
 class SessionProcess:
-    """A second session in a child process that solves ``policies`` in order. ``outcomes``
+    """A second session in a child process that solves ``policies`` in order: with ``session``
+    (this process's, built, no policy solved yet) and ``coarse`` (``coarse_starts`` of
+    ``policies``), a forked copy of this process that takes it over, so the LP is built once;
+    else, or where there is no fork, a new Python process that builds its own. ``outcomes``
     waits for them; a child that cannot start or fails leaves its policies to the caller."""
 
     def __init__(self, inst: Instance, options: SolverOptions, policies: list[PolicySpec | None],
-                 warm: bool):
+                 warm: bool, session: Session | None = None, coarse: CoarseStarts | None = None):
         fd, name = tempfile.mkstemp(prefix="planner-runs-", suffix=".pickle")
         os.close(fd)  # the child writes it, this process reads it once the child has ended
         self._runs = Path(name)
         self.policies = policies
-        self._child = Child.start("planner.parallel", (inst, options, policies, warm, name))
+        self._child = Child.fork(partial(_take_over, session, policies, coarse, name)) \
+            if session is not None and coarse is not None else None
+        if self._child is None:
+            self._child = Child.start("planner.parallel", (inst, options, policies, warm, name))
         self._finished: queue.Queue[str] = queue.Queue()
         if self._child is not None:
             threading.Thread(target=self._read_names, daemon=True).start()
@@ -152,21 +161,42 @@ def read_outcomes(f: BinaryIO, most: int) -> Iterator[Outcome]:
         yield outcome
 
 
+def forks() -> bool:
+    """Can the second session be a forked copy of this one (``Child.fork``)? On Linux: macOS's
+    system libraries are not safe to use in a forked copy, and Windows has no fork."""
+    return sys.platform.startswith("linux")
+
+
+def _take_over(session: Session, policies: list[PolicySpec | None], coarse: CoarseStarts,
+               runs: str, out: TextIO) -> None:
+    """The forked copy: solve the policies in the session, from the coarse optima ``coarse``."""
+    os.nice(NICENESS)
+    session.take_over(policies, coarse)
+    with warnings.catch_warnings(record=True) as caught:
+        _solve_and_write(session, policies, runs, out, caught)
+
+
+def _solve_and_write(session: Session, policies: list[PolicySpec | None], runs: str,
+                     out: TextIO, caught: list[warnings.WarningMessage]) -> None:
+    """Append each policy's outcome (and its warnings) pickled to the runs file and print the
+    policy's name to ``out``."""
+    with open(runs, "wb") as f:
+        for policy, outcome in zip(policies, write_outcomes(f, solve_in_turn(session, policies),
+                                                            caught), strict=False):
+            if isinstance(outcome, PolicyRun | InfeasibleError):  # done with, either way
+                print(name_of(policy), file=out, flush=True)
+
+
 def main(input_path: str) -> None:
-    """The child: solve the policies in one session; append each outcome (and its warnings)
-    pickled to the runs file and print the policy's name."""
+    """The started child: build the session and solve the policies in it."""
     if hasattr(os, "nice"):  # not on Windows
         os.nice(NICENESS)
     inst, options, policies, warm, runs = read_payload(input_path)
     out = protocol_output()
     # warnings from the build on go with the next outcome; any after the last are lost
     with warnings.catch_warnings(record=True) as caught, \
-            Session(inst, options, warm=warm, upcoming=policies) as session, \
-            open(runs, "wb") as f:
-        for policy, outcome in zip(policies, write_outcomes(f, solve_in_turn(session, policies),
-                                                            caught), strict=False):
-            if isinstance(outcome, PolicyRun | InfeasibleError):  # done with, either way
-                print(name_of(policy), file=out, flush=True)
+            Session(inst, options, warm=warm, upcoming=policies) as session:
+        _solve_and_write(session, policies, runs, out, caught)
 
 
 if __name__ == "__main__":

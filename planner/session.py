@@ -80,6 +80,18 @@ def starts_from(inst: Instance, policy: PolicySpec | None, earlier: Instance) ->
                                         and policy.tiers in (None, QUEUE)))
 
 
+def coarse_starts(inst: Instance, options: SolverOptions, upcoming: list[PolicySpec | None]
+                  ) -> CoarseStarts:
+    """The coarse optima of the upcoming policies that do not start from an earlier one's
+    solution (``starts_from``), in a child process where the instance is large enough; the
+    others' are computed in this process if ever asked for."""
+    background = may_decompose(inst, options) and pays_off(inst)
+    specs = [apply_policy(inst, p) for p in upcoming]
+    cold = [p for k, p in enumerate(upcoming)
+            if not any(starts_from(specs[k], p, earlier) for earlier in specs[:k])]
+    return CoarseStarts(inst, options, cold, background)
+
+
 BATCH_PROBE_ITERATIONS = 20_000
 """Simplex iterations a probe of several tiers may take before it counts as failed."""
 PROBE_MISSES = 2
@@ -140,19 +152,20 @@ class Session:
         self.builds = 0
         self.inst = inst
         """The instance of the policy being solved."""
-        background = may_decompose(inst, self.options) and pays_off(inst)
-        specs = [apply_policy(inst, p) for p in upcoming or []]
-        cold = [p for k, p in enumerate(upcoming or [])
-                if not any(starts_from(specs[k], p, earlier) for earlier in specs[:k])]
-        self._upcoming = CoarseStarts(inst, self.options, cold, background)
-        """The coarse optima of the upcoming policies that do not start from an earlier one's
-        solution (``starts_from``); the others' are computed here if ever asked for."""
+        self._upcoming = coarse_starts(inst, self.options, upcoming or [])
+        """The coarse optima of the upcoming policies (``coarse_starts``)."""
         self._coarse: tuple[CoarseStarts, int] | None = None
         """Where the current policy's coarse optimum is: a list and the position in it."""
         self.coarse_s = self.coarse_wait_s = 0.0
         """Seconds the current policy's coarse optimum took, and the seconds its stages waited
         for it (part of theirs)."""
         self._build(inst)
+
+    def take_over(self, upcoming: list[PolicySpec | None], coarse: CoarseStarts) -> None:
+        """In a forked copy of this session (planner/parallel.py): solve ``upcoming`` instead
+        of the policies it was made for, from the coarse optima ``coarse`` computes (made by
+        ``coarse_starts`` for them)."""
+        self._upcoming, self.resolves = coarse, len(upcoming) > 1
 
     def _build(self, inst: Instance, granted_mw: dict[str, float] | None = None) -> None:
         """Build and compile the LP; ``granted_mw`` (by applicant, an earlier model's optimum)

@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from test_properties import SETTINGS, instances, scale_of, scaled
 
 import planner
+import planner.parallel
 from planner.cli import cli
 from planner.compare import run_policies, solve_order, split
-from planner.parallel import SessionProcess, read_outcomes, write_outcomes
+from planner.parallel import SessionProcess, forks, read_outcomes, write_outcomes
 from planner.policies import PolicySpec, firm_supply_mw, load_policies
 from planner.session import Session
 from planner.solve import SolverOptions, run_highs
@@ -193,7 +194,8 @@ def test_two_sessions_give_the_runs_of_one(monkeypatch):
     """With two jobs the first session keeps the base and the policies that follow it, the
     second (a child process) solves the others: the runs come back in the order given, each
     with the optimum one session finds, and progress names every policy once. A second session
-    that fails (no Python to run it) leaves its policies to the first, with a warning."""
+    that fails (a forked copy that raises; where there is no fork, no Python to run it) leaves
+    its policies to the first, with a warning that says why."""
     inst = planner.load_instance(DAY)
     names = [p.name if p else "base" for p in TEACHING_POLICIES]
     first, second = split(inst, TEACHING_POLICIES, solve_order(inst, TEACHING_POLICIES))
@@ -207,11 +209,36 @@ def test_two_sessions_give_the_runs_of_one(monkeypatch):
     for a, b in zip(one, two, strict=True):
         assert b.result.summary["objective_nok"] == pytest.approx(
             a.result.summary["objective_nok"], rel=1e-8, abs=1e-4)
-    monkeypatch.setattr(sys, "executable", "false")
-    with pytest.warns(RuntimeWarning, match="second session"):
-        fallback = run_policies(inst, TEACHING_POLICIES, SolverOptions(), jobs=2)
-    assert [r.result.summary["objective_nok"] for r in fallback] == pytest.approx(
-        [r.result.summary["objective_nok"] for r in one], rel=1e-8, abs=1e-4)
+
+    def fails(*_: object) -> None:
+        raise RuntimeError("the second session broke")
+
+    # a forked copy that fails, and where there is no fork a process that cannot start
+    monkeypatch.setattr(Session, "take_over", fails)
+    for no_fork in (False, True):
+        if no_fork:
+            monkeypatch.setattr(sys.modules["planner.compare"], "forks", lambda: False)
+            monkeypatch.setattr(sys, "executable", "false")
+        with pytest.warns(RuntimeWarning, match="second session") as said:
+            fallback = run_policies(inst, TEACHING_POLICIES, SolverOptions(), jobs=2)
+        assert ("the second session broke" in str(said[0].message)) is not no_fork
+        assert [r.result.summary["objective_nok"] for r in fallback] == pytest.approx(
+            [r.result.summary["objective_nok"] for r in one], rel=1e-8, abs=1e-4)
+
+
+def test_on_linux_the_second_session_is_a_forked_copy(monkeypatch):
+    """The second session takes over the first's built LP: one build, no Python started."""
+    if not forks():
+        pytest.skip("fork is used on Linux only")
+    made: list[Session] = []
+    init = Session.__init__
+    monkeypatch.setattr(Session, "__init__", lambda self, *a, **k: (made.append(self),
+                                                                     init(self, *a, **k))[1])
+    monkeypatch.setattr(planner.parallel.Child, "start", lambda *a: pytest.fail("a process started"))
+    inst = planner.load_instance(DAY)
+    runs = run_policies(inst, TEACHING_POLICIES, SolverOptions(), jobs=2)
+    assert [r.policy for r in runs] == [p.name if p else "base" for p in TEACHING_POLICIES]
+    assert len(made) == 1
 
 
 def test_the_second_sessions_warnings_reach_this_process(tmp_path):
