@@ -2,7 +2,7 @@
 
 Why: each policy's solve is one HiGHS run after another, on one core; a machine with two has a
 second idle. On Linux the child is a copy of this process forked once its session is built and
-before it solves anything (HiGHS has started no threads then), so the LP is built once; elsewhere
+before it solves anything (HiGHS's worker threads stopped first), so the LP is built once; elsewhere
 it is a new Python process (``python -m planner.parallel``) that builds the LP itself while this
 process builds its own. It solves its share of the policies in its session, warm from policy to
 policy as any session; this process solves the rest. Each session builds once, so no
