@@ -24,6 +24,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TextIO
@@ -115,8 +116,9 @@ class Child:
         highspy.Highs.resetGlobalScheduler(True)
         read, write = os.pipe()
         errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):  # or the copy writes what is buffered again
+            if stream is not None:
+                stream.flush()
         try:
             pid = os.fork()
         except OSError:
@@ -125,18 +127,19 @@ class Child:
             errors.close()
             return None
         if pid == 0:  # the copy: never returns, and leaves this process's files and children
-            code = 0
+            code = 1
             try:
                 os.close(read)
                 os.dup2(errors.fileno(), 2)
                 os.dup2(2, 1)
                 with os.fdopen(write, "w") as out:
                     work(out)
+                code = 0
             except BaseException:  # any: the parent reads it from the error file
-                traceback.print_exc(file=errors)  # not sys.stderr, which may be replaced
-                code = 1
+                with suppress(BaseException):
+                    traceback.print_exc(file=errors)  # not sys.stderr, which may be replaced
+                    errors.flush()
             finally:
-                errors.flush()
                 os._exit(code)
         os.close(write)
         return cls(Forked(pid, os.fdopen(read)), None, errors)

@@ -90,6 +90,8 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
         solve(session, first, other)
         if other:
             outcomes |= dict(zip(second, other.outcomes(), strict=True))
+            if coarse is not None:  # the copy has ended: no one reads them now
+                coarse.close()
             if error := next((o for o in outcomes.values() if ends_session(o)), None):
                 raise error
             show([name_of(policies[k]) for k, o in outcomes.items() if o is not None])

@@ -55,6 +55,8 @@ class SessionProcess:
         self._child = Child.fork(partial(_take_over, session, policies, coarse, name)) \
             if session is not None and coarse is not None else None
         if self._child is None:
+            if coarse is not None:  # no fork: the started process computes its own
+                coarse.close()
             self._child = Child.start("planner.parallel", (inst, options, policies, warm, name))
         self._finished: queue.Queue[str] = queue.Queue()
         if self._child is not None:
@@ -121,9 +123,10 @@ def solve_in_turn(session: Session, policies: list[PolicySpec | None]) -> Iterat
 
 NICENESS = 10
 """How much lower the child's CPU priority is than this process's. The first session's share
-is the longer (on the Norway year the status quo and `first_come_first_served`), and at the
-start four processes want the two cores: both builds and both sessions' coarse optima. On the
-Norway year compare took 149.3 s with it, 161.2 s at equal priority (session 12)."""
+is the longer (on the Norway year the status quo and `first_come_first_served`). On the Norway
+year compare took 149.3 s with it, 161.2 s at equal priority (session 12, when each session
+built its own LP); with a started child, 130 s against 132 s (session 15, HiGHS 1.16). The
+forked copy's coarse optima are computed by a child of this process, at its priority."""
 
 
 def write_outcomes(f: BinaryIO, outcomes: Iterator[Outcome],

@@ -164,8 +164,11 @@ class Session:
     def take_over(self, upcoming: list[PolicySpec | None], coarse: CoarseStarts) -> None:
         """In a forked copy of this session (planner/parallel.py): solve ``upcoming`` instead
         of the policies it was made for, from the coarse optima ``coarse`` computes (made by
-        ``coarse_starts`` for them)."""
+        ``coarse_starts`` for them). The first session's are kept, not closed: their
+        process is the parent's child, and dropping them would tell it is still running."""
+        self._parents_coarse = self._upcoming
         self._upcoming, self.resolves = coarse, len(upcoming) > 1
+        self.build_s = 0.0  # the parent built the LP; the copy reports none
 
     def _build(self, inst: Instance, granted_mw: dict[str, float] | None = None) -> None:
         """Build and compile the LP; ``granted_mw`` (by applicant, an earlier model's optimum)

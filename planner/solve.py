@@ -280,15 +280,21 @@ def new_highs() -> highspy.Highs:
     if _BANNER_SHOWN:
         h = highspy.Highs()
     else:
-        sys.stdout.flush()
-        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        try:
+            saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        except OSError:  # no standard output to keep it from
+            saved = null = None
+        if null is not None:
+            os.dup2(null, 1)
         try:
             h = highspy.Highs()
         finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-            os.close(null)
+            if null is not None:
+                os.dup2(saved, 1)
+                os.close(saved)
+                os.close(null)
         _BANNER_SHOWN = True
     h.setOptionValue("output_flag", False)
     return h

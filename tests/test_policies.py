@@ -23,6 +23,7 @@ from test_properties import SETTINGS, instances, scale_of, scaled
 
 import planner
 import planner.parallel
+import planner.session
 from planner.cli import cli
 from planner.compare import run_policies, solve_order, split
 from planner.parallel import SessionProcess, forks, read_outcomes, write_outcomes
@@ -239,6 +240,26 @@ def test_on_linux_the_second_session_is_a_forked_copy(monkeypatch):
     runs = run_policies(inst, TEACHING_POLICIES, SolverOptions(), jobs=2)
     assert [r.policy for r in runs] == [p.name if p else "base" for p in TEACHING_POLICIES]
     assert len(made) == 1
+
+
+def test_the_forked_copy_starts_from_the_coarse_optima_its_parent_computes(monkeypatch):
+    """With the coarse optima computed by child processes on the week too (from 2 000 h
+    otherwise), the forked second session reads those of its policies from the child the first
+    session's process started, and reaches the optima one session finds."""
+    if not forks():
+        pytest.skip("fork is used on Linux only")
+    monkeypatch.setattr(planner.session, "pays_off", lambda inst: True)
+    inst = planner.load_instance(WEEK)
+    policies = TEACHING_POLICIES[:2]  # the base and new weights, which start from their own
+    assert split(inst, policies, solve_order(inst, policies)) == ([0], [1])
+    options = SolverOptions(method="grants")
+    one = run_policies(inst, policies, options, jobs=1)
+    two = run_policies(inst, policies, options, jobs=2)
+    assert two[1].result.summary["timings_s"]["coarse_s"] > 0
+    assert two[1].result.summary["timings_s"]["build_s"] == 0  # built by the first session
+    for a, b in zip(one, two, strict=True):
+        assert b.result.summary["objective_nok"] == pytest.approx(
+            a.result.summary["objective_nok"], rel=1e-8, abs=1e-4)
 
 
 def test_the_second_sessions_warnings_reach_this_process(tmp_path):
