@@ -19,7 +19,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
@@ -275,29 +275,32 @@ def new_highs() -> highspy.Highs:
     when a process makes its first instance, before any option can be set: in a terminal it
     interleaves with the planner's own output, in a piped command (``planner schema >``, a child
     process) it corrupts what is read. So the first instance is made with standard output
-    pointed at the null device."""
+    discarded."""
     global _BANNER_SHOWN
-    if _BANNER_SHOWN:
+    with nullcontext() if _BANNER_SHOWN else _standard_output_discarded():
         h = highspy.Highs()
-    else:
-        if sys.stdout is not None:
-            sys.stdout.flush()
-        try:
-            saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-        except OSError:  # no standard output to keep it from
-            saved = null = None
-        if null is not None:
-            os.dup2(null, 1)
-        try:
-            h = highspy.Highs()
-        finally:
-            if null is not None:
-                os.dup2(saved, 1)
-                os.close(saved)
-                os.close(null)
-        _BANNER_SHOWN = True
+    _BANNER_SHOWN = True
     h.setOptionValue("output_flag", False)
     return h
+
+
+@contextmanager
+def _standard_output_discarded() -> Iterator[None]:
+    """File descriptor 1 points at the null device inside (where there is one to redirect)."""
+    if sys.stdout is not None:
+        sys.stdout.flush()
+    try:
+        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # no standard output to keep anything from
+        yield
+        return
+    os.dup2(null, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
 
 
 def to_highs(lp: CompiledLP, options: SolverOptions) -> highspy.Highs:
