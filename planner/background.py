@@ -87,9 +87,10 @@ class Child:
     errors: IO[str]
 
     @classmethod
-    def start(cls, module: str, payload: object) -> Child | None:
-        """The running child, or None where no Python can be started (an embedded
-        interpreter): the caller then does the work in this process."""
+    def start(cls, module: str, payload: object, niceness: int = 0) -> Child | None:
+        """The running child, ``niceness`` below this process's CPU priority, or None where no
+        Python can be started (an embedded interpreter): the caller then does the work in this
+        process."""
         fd, name = tempfile.mkstemp(prefix="planner-", suffix=".pickle")
         with os.fdopen(fd, "wb") as f:
             pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -104,12 +105,14 @@ class Child:
             errors.close()
             Path(name).unlink(missing_ok=True)
             return None
+        lower_priority(process.pid, niceness)
         return cls(process, Path(name), errors)
 
     @classmethod
-    def fork(cls, work: Callable[[TextIO], None]) -> Child | None:
-        """A copy of this process (``os.fork``: only where planner/parallel.py ``forks``) that
-        runs ``work`` with the pipe its standard output is read from, then ends; None if the
+    def fork(cls, work: Callable[[TextIO], None], niceness: int = 0) -> Child | None:
+        """A copy of this process (``os.fork``: only where planner/parallel.py ``forks``),
+        ``niceness`` below its CPU priority, that runs ``work`` with the pipe its standard
+        output is read from, then ends; None if the
         system refuses the fork. Its error output (a traceback if ``work`` raises) goes to a
         file, as a started child's. HiGHS's worker threads, which a copy would lack, are
         stopped first; its next solve starts them again."""
@@ -129,6 +132,7 @@ class Child:
         if pid == 0:  # the copy: never returns, and leaves this process's files and children
             code = 1
             try:
+                os.nice(niceness)
                 os.close(read)
                 os.dup2(errors.fileno(), 2)
                 os.dup2(2, 1)
@@ -158,6 +162,16 @@ class Child:
         self.errors.close()
         if self.input is not None:
             self.input.unlink(missing_ok=True)
+
+
+def lower_priority(pid: int, niceness: int) -> None:
+    """Set a just started child's CPU priority ``niceness`` below this process's, where the
+    system has priorities (not on Windows); a child that has already ended is left as it
+    was. Just started: Linux sets the priority of the child's main thread, and the threads it
+    starts later (HiGHS's) take it from there."""
+    if niceness and hasattr(os, "setpriority"):
+        with suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0) + niceness)
 
 
 @dataclass
@@ -210,12 +224,13 @@ def read_payload(input_path: str) -> object:
 class CoarseStarts:
     """The coarse optimum of each policy's first stage (``first_stage_start``; None: the base
     instance) in a list: with ``background``, all computed in order by one child process begun
-    at once; else each in this process when first asked for. As a context manager it stops a
-    child still running."""
+    at once, ``niceness`` below this process's CPU priority; else each in this process when
+    first asked for. As a context manager it stops a child still running."""
 
     def __init__(self, base: Instance, options: SolverOptions,
-                 policies: list[PolicySpec | None], background: bool):
+                 policies: list[PolicySpec | None], background: bool, niceness: int = 0):
         self.base, self.options, self.policies = base, options, policies
+        self.niceness = niceness
         self._known: dict[int, tuple[Grants, float]] = {}
         """Results by position: read from the child (in order) or computed here."""
         self._read = 0
@@ -226,7 +241,8 @@ class CoarseStarts:
 
     def _start(self) -> None:
         self.started = time.perf_counter()
-        self._child = Child.start("planner.background", (self.base, self.options, self.policies))
+        self._child = Child.start("planner.background", (self.base, self.options, self.policies),
+                                  self.niceness)
 
     def result(self, k: int) -> tuple[Grants, float]:
         """The k-th policy's coarse grants (MW by applicant; None: no coarse optimum) and the

@@ -22,7 +22,7 @@ import pandas as pd
 from planner.background import pays_off
 from planner.errors import InfeasibleError
 from planner.instance.instance import Instance
-from planner.parallel import Outcome, SessionProcess, ends_session, forks, solve_in_turn
+from planner.parallel import NICENESS, Outcome, SessionProcess, ends_session, forks, solve_in_turn
 from planner.policies import BASE, PolicySpec, apply_policy, name_of, structure_key
 from planner.report.columns import UNIT_SUFFIXES
 from planner.report.comparison import Comparison as ReportComparison
@@ -76,9 +76,9 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
 
     later = [policies[k] for k in second]
     with ExitStack() as stack:
-        # forked: the second session's coarse optima start now, its copy once the LP is built;
-        # else its process starts now and builds the LP beside this one
-        coarse = stack.enter_context(coarse_starts(inst, options, later)) \
+        # forked: the second session's coarse optima start now, at its priority, its copy once
+        # the LP is built; else its process starts now and builds the LP beside this one
+        coarse = stack.enter_context(coarse_starts(inst, options, later, NICENESS)) \
             if second and forks() else None
         other = stack.enter_context(SessionProcess(inst, options, later, warm)) \
             if second and coarse is None else None

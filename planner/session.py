@@ -80,16 +80,17 @@ def starts_from(inst: Instance, policy: PolicySpec | None, earlier: Instance) ->
                                         and policy.tiers in (None, QUEUE)))
 
 
-def coarse_starts(inst: Instance, options: SolverOptions, upcoming: list[PolicySpec | None]
-                  ) -> CoarseStarts:
+def coarse_starts(inst: Instance, options: SolverOptions, upcoming: list[PolicySpec | None],
+                  niceness: int = 0) -> CoarseStarts:
     """The coarse optima of the upcoming policies that do not start from an earlier one's
-    solution (``starts_from``), in a child process where the instance is large enough; the
-    others' are computed in this process if ever asked for."""
+    solution (``starts_from``), in a child process ``niceness`` below this one's CPU priority
+    where the instance is large enough; the others' are computed in this process if ever asked
+    for."""
     background = may_decompose(inst, options) and pays_off(inst)
     specs = [apply_policy(inst, p) for p in upcoming]
     cold = [p for k, p in enumerate(upcoming)
             if not any(starts_from(specs[k], p, earlier) for earlier in specs[:k])]
-    return CoarseStarts(inst, options, cold, background)
+    return CoarseStarts(inst, options, cold, background, niceness)
 
 
 BATCH_PROBE_ITERATIONS = 20_000

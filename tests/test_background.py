@@ -4,6 +4,7 @@ when the child fails, and the same optimum through ``planner.solve`` and a sessi
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ import planner
 import planner.api
 import planner.session
 from planner.api import CoarseModels, coarse_grants
-from planner.background import CoarseStarts
+from planner.background import Child, CoarseStarts
 from planner.policies import PolicySpec, apply_policy
 from planner.session import Session
 
@@ -61,6 +62,24 @@ def test_the_child_gives_the_grants_computed_in_process():
         assert granted_mw == coarse_grants(apply_policy(inst, policy), GRANTS)
         assert coarse.result(k) == got[k]  # asked again: the same, not recomputed
     assert got[0][0] != got[2][0]  # new weights, new grants
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="no CPU priorities (Windows)")
+def test_children_run_at_the_lower_priority_asked_for():
+    """A started child (the second session's coarse optima) and, where there is fork, a forked
+    copy (the second session) run ``niceness`` below this process, so that the first session,
+    whose share is the longer, keeps a core."""
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    with CoarseStarts(planner.load_instance(WEEK), GRANTS, [None], background=True,
+                      niceness=3) as coarse:
+        assert os.getpriority(os.PRIO_PROCESS, coarse._child.process.pid) == min(19, own + 3)
+    if hasattr(os, "fork"):
+        copy = Child.fork(lambda out: print(os.getpriority(os.PRIO_PROCESS, 0), file=out), 2)
+        try:
+            assert int(copy.process.stdout.readline()) == min(19, own + 2)
+        finally:
+            copy.close()
+    assert os.getpriority(os.PRIO_PROCESS, 0) == own
 
 
 def test_coarse_models_are_built_once_per_terms(monkeypatch):
