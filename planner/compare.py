@@ -11,6 +11,7 @@ weights, rank by served share; rank 1 is the best served, so a negative change i
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -53,26 +54,29 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
     session, or with two ``jobs`` in two at once (``split``; the second in a child process,
     planner/parallel.py; None: two where the machine has two cores and the instance is large
     enough, ``pays_off``). ``warm=False`` solves each from scratch (same answers; for checks
-    and benchmarks). A policy without a solution gives its InfeasibleError as its outcome;
-    any other planner error a session meets is raised."""
+    and benchmarks). ``progress`` is called with each policy's name as it is done (the second
+    session's from a thread, one call at a time). A policy without a solution gives its
+    InfeasibleError as its outcome; any other planner error a session meets is raised."""
     order = solve_order(inst, policies)
     first, second = split(inst, policies, order) if sessions(inst, jobs) > 1 else (order, [])
     outcomes: dict[int, Outcome | None] = {}
     shown: set[str] = set()
+    showing = threading.Lock()  # the second session's names come from a thread
 
     def show(names: list[str]) -> None:
-        for name in names:
-            if progress and name not in shown:
-                progress(name)
-            shown.add(name)
+        with showing:
+            for name in names:
+                if progress and name not in shown:
+                    progress(name)
+                shown.add(name)
 
-    def solve(session: Session, ks: list[int], other: SessionProcess | None) -> None:
+    def solve(session: Session, ks: list[int]) -> None:
         # strict=False: the outcomes stop early only at an error, raised here
         for k, outcome in zip(ks, solve_in_turn(session, [policies[k] for k in ks]), strict=False):
             if ends_session(outcome):
                 raise outcome
             outcomes[k] = outcome
-            show([name_of(policies[k]), *(other.finished() if other else [])])
+            show([name_of(policies[k])])
 
     later = [policies[k] for k in second]
     with ExitStack() as stack:
@@ -80,14 +84,15 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
         # the LP is built; else its process starts now and builds the LP beside this one
         coarse = stack.enter_context(coarse_starts(inst, options, later, NICENESS)) \
             if second and forks() else None
-        other = stack.enter_context(SessionProcess(inst, options, later, warm)) \
+        other = stack.enter_context(SessionProcess(inst, options, later, warm,
+                                                   progress=lambda name: show([name]))) \
             if second and coarse is None else None
         session = stack.enter_context(Session(inst, options, warm=warm,
                                               upcoming=[policies[k] for k in first]))
         if coarse is not None:
             other = stack.enter_context(SessionProcess(inst, options, later, warm, session,
-                                                       coarse))
-        solve(session, first, other)
+                                                       coarse, lambda name: show([name])))
+        solve(session, first)
         if other:
             outcomes |= dict(zip(second, other.outcomes(), strict=True))
             if coarse is not None:  # the copy has ended: no one reads them now
@@ -95,7 +100,7 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
             if error := next((o for o in outcomes.values() if ends_session(o)), None):
                 raise error
             show([name_of(policies[k]) for k, o in outcomes.items() if o is not None])
-            solve(session, [k for k in second if outcomes[k] is None], None)  # the child failed
+            solve(session, [k for k in second if outcomes[k] is None])  # the child failed
     return [outcomes[k] for k in range(len(policies))]
 
 

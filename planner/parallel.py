@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import os
 import pickle
-import queue
 import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -44,10 +43,12 @@ class SessionProcess:
     (this process's, built, no policy solved yet) and ``coarse`` (``coarse_starts`` of
     ``policies``), a forked copy of this process that takes it over, so the LP is built once;
     else, or where there is no fork, a new Python process that builds its own. ``outcomes``
-    waits for them; a child that cannot start or fails leaves its policies to the caller."""
+    waits for them; a child that cannot start or fails leaves its policies to the caller.
+    ``progress`` is called with each policy's name as the child finishes it, from a thread."""
 
     def __init__(self, inst: Instance, options: SolverOptions, policies: list[PolicySpec | None],
-                 warm: bool, session: Session | None = None, coarse: CoarseStarts | None = None):
+                 warm: bool, session: Session | None = None, coarse: CoarseStarts | None = None,
+                 progress: Callable[[str], None] | None = None):
         fd, name = tempfile.mkstemp(prefix="planner-runs-", suffix=".pickle")
         os.close(fd)  # the child writes it, this process reads it once the child has ended
         self._runs = Path(name)
@@ -59,20 +60,14 @@ class SessionProcess:
                 coarse.close()
             self._child = Child.start("planner.parallel", (inst, options, policies, warm, name),
                                       NICENESS)
-        self._finished: queue.Queue[str] = queue.Queue()
-        if self._child is not None:
-            threading.Thread(target=self._read_names, daemon=True).start()
+        if self._child is not None and progress is not None:
+            threading.Thread(target=self._read_names, args=(progress,), daemon=True).start()
 
-    def _read_names(self) -> None:
+    def _read_names(self, progress: Callable[[str], None]) -> None:
+        """Call ``progress`` with each policy's name as the child finishes it (in a thread of
+        its own: HiGHS lets it run while this process solves)."""
         for line in self._child.process.stdout:
-            self._finished.put(line.rstrip("\n"))
-
-    def finished(self) -> list[str]:
-        """Names of the policies the child has finished since the last call (without waiting)."""
-        names = []
-        while not self._finished.empty():
-            names.append(self._finished.get())
-        return names
+            progress(line.rstrip("\n"))
 
     def outcomes(self) -> list[Outcome | None]:
         """Each policy's outcome, in order, once the child has ended; None for a policy it did

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -260,6 +262,28 @@ def test_the_forked_copy_starts_from_the_coarse_optima_its_parent_computes(monke
     for a, b in zip(one, two, strict=True):
         assert b.result.summary["objective_nok"] == pytest.approx(
             a.result.summary["objective_nok"], rel=1e-8, abs=1e-4)
+
+
+def test_the_second_sessions_progress_is_shown_while_the_first_works(monkeypatch):
+    """Each of the second session's policies is shown as the child finishes it, not when this
+    process's session next finishes one: here this process holds its last policy back until
+    it has seen all of them (they never come before the change that shows them at once)."""
+    inst = planner.load_instance(DAY)
+    first, second = split(inst, TEACHING_POLICIES, solve_order(inst, TEACHING_POLICIES))
+    second = {TEACHING_POLICIES[k].name for k in second}
+    parent, solved, solve = os.getpid(), [], Session.solve
+
+    def held_back(self, policy=None):
+        if os.getpid() == parent and policy is TEACHING_POLICIES[first[-1]]:
+            deadline = time.monotonic() + 120
+            while not second <= set(solved) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert second <= set(solved), f"only {solved} shown"
+        return solve(self, policy)
+
+    monkeypatch.setattr(Session, "solve", held_back)
+    run_policies(inst, TEACHING_POLICIES, SolverOptions(), jobs=2, progress=solved.append)
+    assert sorted(solved) == sorted(p.name if p else "base" for p in TEACHING_POLICIES)
 
 
 def test_the_second_sessions_warnings_reach_this_process(tmp_path):
