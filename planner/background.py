@@ -1,13 +1,15 @@
 """The decomposition's first points (planner/api.py ``coarse_grants``) computed in a child
-Python process while this one builds and solves the hourly LP: for ``planner.solve`` the
-instance's, for a session the coarse optima of the policies it will solve, in that order.
+process while this one builds and solves the hourly LP: for ``planner.solve`` the instance's,
+for a session the coarse optima of the policies it will solve, in that order.
 
 Why a process and not a thread: the build is pure Python and holds the GIL. Beside it, a thread
 computing the coarse optimum waits for the GIL each time one of its HiGHS runs returns; on the
 Norway year (2 cores) the build then took 15.3 s instead of 9.6 s and the coarse optimum
-26.0 s instead of 11.6 s, slower in all than one after the other. The child receives the
-instance, options and policies pickled in a temporary file and prints one JSON line per policy
-as soon as its grants are known (JSON floats read back exactly). It builds each coarse model
+26.0 s instead of 11.6 s, slower in all than one after the other. On Linux the child is a
+forked copy of this process, which has the instance and the planner already; elsewhere a new
+Python process that receives the instance, options and policies pickled in a temporary file.
+It prints one JSON line per policy as soon as its grants are known (JSON floats read back
+exactly). It builds each coarse model
 once for policies with the same connection terms (planner/api.py ``CoarseModels``).
 """
 
@@ -26,6 +28,7 @@ import warnings
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TextIO
 
@@ -74,6 +77,12 @@ def first_stage_start(base: Instance, policy: PolicySpec | None, options: Solver
     return timed_coarse_grants(inst, options, first, models)
 
 
+def forks() -> bool:
+    """Can a child be a forked copy of this process (``Child.fork``)? On Linux: macOS's system
+    libraries are not safe to use in a forked copy, and Windows has no fork."""
+    return sys.platform.startswith("linux")
+
+
 @dataclass
 class Child:
     """A child Python process, ``python -m MODULE INPUT``: INPUT is a temporary file holding
@@ -110,7 +119,7 @@ class Child:
 
     @classmethod
     def fork(cls, work: Callable[[TextIO], None], niceness: int = 0) -> Child | None:
-        """A copy of this process (``os.fork``: only where planner/parallel.py ``forks``),
+        """A copy of this process (``os.fork``: only where ``forks``),
         ``niceness`` below its CPU priority, that runs ``work`` with the pipe its standard
         output is read from, then ends; None if the
         system refuses the fork. Its error output (a traceback if ``work`` raises) goes to a
@@ -240,9 +249,14 @@ class CoarseStarts:
             self._start()
 
     def _start(self) -> None:
+        """A forked copy where there is fork (no Python to start, nothing to import or
+        unpickle), else a new Python process."""
         self.started = time.perf_counter()
-        self._child = Child.start("planner.background", (self.base, self.options, self.policies),
-                                  self.niceness)
+        payload = (self.base, self.options, self.policies)
+        self._child = Child.fork(partial(write_grants, *payload), self.niceness) \
+            if forks() else None
+        if self._child is None:
+            self._child = Child.start("planner.background", payload, self.niceness)
 
     def result(self, k: int) -> tuple[Grants, float]:
         """The k-th policy's coarse grants (MW by applicant; None: no coarse optimum) and the
@@ -279,16 +293,21 @@ class CoarseStarts:
         self.close()
 
 
-def main(input_path: str) -> None:
-    """The child: read the pickled instance, options and policies; print each policy's coarse
-    grants as one JSON line."""
+def write_grants(base: Instance, options: SolverOptions, policies: list[PolicySpec | None],
+                 out: TextIO) -> None:
+    """The child's work: each policy's coarse grants as one JSON line on ``out``."""
     from planner.api import CoarseModels  # planner.api uses this module
 
-    base, options, policies = read_payload(input_path)
-    out, models = protocol_output(), CoarseModels()
+    models = CoarseModels()
     for policy in policies:
         granted_mw, seconds = first_stage_start(base, policy, options, models)
         print(json.dumps({"granted_mw": granted_mw, "seconds": seconds}), file=out, flush=True)
+
+
+def main(input_path: str) -> None:
+    """The started child: read the pickled instance, options and policies and write their
+    coarse grants (``write_grants``)."""
+    write_grants(*read_payload(input_path), protocol_output())
 
 
 if __name__ == "__main__":

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.background import pays_off
+from planner.background import forks, pays_off
 from planner.errors import InfeasibleError
 from planner.instance.instance import Instance
-from planner.parallel import NICENESS, Outcome, SessionProcess, ends_session, forks, solve_in_turn
+from planner.parallel import NICENESS, Outcome, SessionProcess, ends_session, solve_in_turn
 from planner.policies import BASE, PolicySpec, apply_policy, name_of, structure_key
 from planner.report.columns import UNIT_SUFFIXES
 from planner.report.comparison import Comparison as ReportComparison

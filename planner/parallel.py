@@ -163,12 +163,6 @@ def read_outcomes(f: BinaryIO, most: int) -> Iterator[Outcome]:
         yield outcome
 
 
-def forks() -> bool:
-    """Can the second session be a forked copy of this one (``Child.fork``)? On Linux: macOS's
-    system libraries are not safe to use in a forked copy, and Windows has no fork."""
-    return sys.platform.startswith("linux")
-
-
 def _take_over(session: Session, policies: list[PolicySpec | None], coarse: CoarseStarts,
                runs: str, out: TextIO) -> None:
     """The forked copy: solve the policies in the session, from the coarse optima ``coarse``."""

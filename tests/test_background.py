@@ -7,15 +7,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from test_decompose import DIRECT, GRANTS, assert_same_optimum
 
 import planner
 import planner.api
+import planner.background
 import planner.session
 from planner.api import CoarseModels, coarse_grants
-from planner.background import Child, CoarseStarts
+from planner.background import Child, CoarseStarts, forks
 from planner.policies import PolicySpec, apply_policy
 from planner.session import Session
 
@@ -48,7 +50,16 @@ def test_the_planners_highs_instances_print_nothing():
     assert done.stdout == ""
 
 
-def test_the_child_gives_the_grants_computed_in_process():
+@pytest.fixture(params=["forked", "started"])
+def kind(request, monkeypatch) -> str:
+    """The kind of child CoarseStarts makes: a forked copy (Linux only) or a started Python."""
+    if request.param == "forked" and not forks():
+        pytest.skip("fork is used on Linux only")
+    monkeypatch.setattr(planner.background, "forks", lambda: request.param == "forked")
+    return request.param
+
+
+def test_the_child_gives_the_grants_computed_in_process(kind):
     """Policy by policy, grant by grant, bit for bit (JSON prints floats so that they read
     back exactly), also when asked out of order."""
     inst = planner.load_instance(WEEK)
@@ -65,15 +76,19 @@ def test_the_child_gives_the_grants_computed_in_process():
 
 
 @pytest.mark.skipif(not hasattr(os, "setpriority"), reason="no CPU priorities (Windows)")
-def test_children_run_at_the_lower_priority_asked_for():
-    """A started child (the second session's coarse optima) and, where there is fork, a forked
-    copy (the second session) run ``niceness`` below this process, so that the first session,
-    whose share is the longer, keeps a core."""
+def test_children_run_at_the_lower_priority_asked_for(kind):
+    """The coarse optima's child (the second session's runs ``niceness`` below this process,
+    so that the first session, whose share is the longer, keeps a core) and a forked copy (the
+    second session itself)."""
     own = os.getpriority(os.PRIO_PROCESS, 0)
-    with CoarseStarts(planner.load_instance(WEEK), GRANTS, [None], background=True,
-                      niceness=3) as coarse:
-        assert os.getpriority(os.PRIO_PROCESS, coarse._child.process.pid) == min(19, own + 3)
-    if hasattr(os, "fork"):
+    with CoarseStarts(planner.load_instance(WEEK), GRANTS, [None, EXPORT_CAP, WEIGHTS],
+                      background=True, niceness=3) as coarse:
+        pid, deadline = coarse._child.process.pid, time.monotonic() + 10
+        while os.getpriority(os.PRIO_PROCESS, pid) != min(19, own + 3) and \
+                time.monotonic() < deadline:  # a forked copy lowers its own as it starts
+            time.sleep(0.01)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, own + 3)
+    if kind == "forked":
         copy = Child.fork(lambda out: print(os.getpriority(os.PRIO_PROCESS, 0), file=out), 2)
         try:
             assert int(copy.process.stdout.readline()) == min(19, own + 2)
@@ -101,21 +116,29 @@ def test_coarse_models_are_built_once_per_terms(monkeypatch):
     assert shared[0] != shared[1]  # the weights reached the reused model
 
 
-def test_a_failed_child_gives_no_start_and_says_so(monkeypatch):
-    """A child that exits with an error (here: no Python at all) leaves the decomposition to
-    start from the requests, with a warning that quotes the child's error output."""
+def test_a_failed_child_gives_no_start_and_says_so(monkeypatch, kind):
+    """A child that exits with an error (a started one: no Python at all; a forked copy: its
+    work raises) leaves the decomposition to start from the requests, with a warning that
+    quotes the child's error output."""
     inst = planner.load_instance(WEEK)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("the coarse model broke")
+
     monkeypatch.setattr(sys, "executable", "false")
+    monkeypatch.setattr(planner.background, "first_stage_start", broken)  # the copy has it too
     with CoarseStarts(inst, GRANTS, [None], background=True) as coarse, \
-            pytest.warns(RuntimeWarning, match="coarse optimum's process failed"):
+            pytest.warns(RuntimeWarning, match="coarse optimum's process failed") as said:
         granted_mw, _ = coarse.result(0)
     assert granted_mw is None
+    assert ("the coarse model broke" in str(said[0].message)) is (kind == "forked")
 
 
 def test_no_python_to_start_means_working_in_this_process(monkeypatch):
-    """Where no Python can be started (an embedded interpreter), the grants are computed in
-    this process, the same as without a child."""
+    """Where there is no fork and no Python can be started (an embedded interpreter), the
+    grants are computed in this process, the same as without a child."""
     inst = planner.load_instance(WEEK)
+    monkeypatch.setattr(planner.background, "forks", lambda: False)
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
     with CoarseStarts(inst, GRANTS, [None], background=True) as coarse:
         assert coarse._child is None

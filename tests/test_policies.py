@@ -26,9 +26,10 @@ from test_properties import SETTINGS, instances, scale_of, scaled
 import planner
 import planner.parallel
 import planner.session
+from planner.background import forks
 from planner.cli import cli
 from planner.compare import run_policies, solve_order, split
-from planner.parallel import SessionProcess, forks, read_outcomes, write_outcomes
+from planner.parallel import SessionProcess, read_outcomes, write_outcomes
 from planner.policies import PolicySpec, firm_supply_mw, load_policies
 from planner.session import Session
 from planner.solve import SolverOptions, run_highs
