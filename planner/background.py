@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import warnings
@@ -78,9 +79,11 @@ def first_stage_start(base: Instance, policy: PolicySpec | None, options: Solver
 
 
 def forks() -> bool:
-    """Can a child be a forked copy of this process (``Child.fork``)? On Linux: macOS's system
+    """Can a child be a forked copy of this process (``Child.fork``)? On Linux, while this
+    process runs no other Python thread (a Jupyter kernel's, a caller's): the copy has only
+    the thread that forked, and a lock another thread held stays held in it. macOS's system
     libraries are not safe to use in a forked copy, and Windows has no fork."""
-    return sys.platform.startswith("linux")
+    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 @dataclass
@@ -163,10 +166,14 @@ class Child:
         self.errors.seek(0)
         return self.errors.read().strip()[-2000:]
 
-    def close(self) -> None:
-        """Stop the child if it still runs and remove its files."""
+    def kill(self) -> None:
+        """Stop the child if it still runs."""
         if self.process.poll() is None:
             self.process.kill()
+
+    def close(self) -> None:
+        """Stop the child if it still runs and remove its files."""
+        self.kill()
         self.process.communicate()
         self.errors.close()
         if self.input is not None:

@@ -38,6 +38,11 @@ Outcome = PolicyRun | PlannerError
 only, any other its session."""
 
 
+READER_WAIT_S = 10.0
+"""Seconds ``SessionProcess.close`` waits for the thread that reads the finished policies'
+names once the child has ended."""
+
+
 class SessionProcess:
     """A second session in a child process that solves ``policies`` in order: with ``session``
     (this process's, built, no policy solved yet) and ``coarse`` (``coarse_starts`` of
@@ -60,8 +65,10 @@ class SessionProcess:
                 coarse.close()
             self._child = Child.start("planner.parallel", (inst, options, policies, warm, name),
                                       NICENESS)
-        if self._child is not None and progress is not None:
-            threading.Thread(target=self._read_names, args=(progress,), daemon=True).start()
+        self._reader = threading.Thread(target=self._read_names, args=(progress,), daemon=True) \
+            if self._child is not None and progress is not None else None
+        if self._reader is not None:
+            self._reader.start()
 
     def _read_names(self, progress: Callable[[str], None]) -> None:
         """Call ``progress`` with each policy's name as the child finishes it (in a thread of
@@ -84,8 +91,12 @@ class SessionProcess:
         return found + [None] * (len(self.policies) - len(found))
 
     def close(self) -> None:
-        """Stop the child if it still runs and remove its files."""
+        """Stop the child if it still runs, let the names it wrote be read (no thread reads a
+        closed pipe or calls ``progress`` after this) and remove its files."""
         if self._child is not None:
+            self._child.kill()
+            if self._reader is not None:  # it stops at the pipe's end, which comes with the
+                self._reader.join(READER_WAIT_S)  # child's, unless a child of it holds the pipe
             self._child.close()
             self._child = None
         self._runs.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -132,6 +133,22 @@ def test_a_failed_child_gives_no_start_and_says_so(monkeypatch, kind):
         granted_mw, _ = coarse.result(0)
     assert granted_mw is None
     assert ("the coarse model broke" in str(said[0].message)) is (kind == "forked")
+
+
+def test_no_fork_while_another_thread_runs():
+    """A forked copy would have only the thread that forked (and any lock another held stays
+    held), so a process with another thread (a Jupyter kernel's) starts a new Python."""
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        with CoarseStarts(planner.load_instance(WEEK), GRANTS, [None], background=True) as coarse:
+            assert isinstance(coarse._child.process, subprocess.Popen)
+            assert coarse.result(0)[0] is not None
+    finally:
+        release.set()
+        other.join()
+    assert forks() is sys.platform.startswith("linux")
 
 
 def test_no_python_to_start_means_working_in_this_process(monkeypatch):
