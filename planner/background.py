@@ -46,8 +46,9 @@ if TYPE_CHECKING:
 
 BACKGROUND_MIN_HOURS = 2000
 """Instances of at least this many hours compute the coarse optima in a child process; below,
-the hourly build takes less time than the child needs to start (about 2 s to import Pyomo and
-the planner), so each coarse optimum is computed in the process itself when it is asked for."""
+the hourly build takes less time than a started child needs to start (about 2 s to import
+Pyomo and the planner), so each coarse optimum is computed in the process itself when it is
+asked for. (Measured before the child was forked on Linux; not measured again for forks.)"""
 
 Grants = dict[str, float] | None
 
@@ -88,10 +89,11 @@ def forks() -> bool:
 
 @dataclass
 class Child:
-    """A child Python process, ``python -m MODULE INPUT``: INPUT is a temporary file holding
-    its pickled payload. It imports this very planner, also when it is not installed; its
-    standard output is a pipe and its error output a file, as a full pipe would block a child
-    that writes much of it while this process waits for its next line."""
+    """A child process: a forked copy of this one (``fork``) or a new Python (``start``,
+    ``python -m MODULE INPUT``, where INPUT is a temporary file holding its pickled payload; it
+    imports this very planner, also when it is not installed). Its standard output is a pipe
+    and its error output a file, as a full pipe would block a child that writes much of it
+    while this process waits for its next line."""
 
     process: subprocess.Popen | Forked
     input: Path | None
@@ -122,10 +124,9 @@ class Child:
 
     @classmethod
     def fork(cls, work: Callable[[TextIO], None], niceness: int = 0) -> Child | None:
-        """A copy of this process (``os.fork``: only where ``forks``),
-        ``niceness`` below its CPU priority, that runs ``work`` with the pipe its standard
-        output is read from, then ends; None if the
-        system refuses the fork. Its error output (a traceback if ``work`` raises) goes to a
+        """A copy of this process (``os.fork``: only where ``forks``), ``niceness`` below its
+        CPU priority, that runs ``work`` with the pipe its standard output is read from, then
+        ends; None if the system refuses the fork. Its error output (a traceback if ``work`` raises) goes to a
         file, as a started child's. HiGHS's worker threads, which a copy would lack, are
         stopped first; its next solve starts them again."""
         highspy.Highs.resetGlobalScheduler(True)
@@ -135,7 +136,9 @@ class Child:
             if stream is not None:
                 stream.flush()
         try:
-            pid = os.fork()
+            with warnings.catch_warnings():  # Python ≥ 3.12 warns of any thread, also
+                warnings.simplefilter("ignore", DeprecationWarning)  # idle native ones
+                pid = os.fork()  # (OpenBLAS's); ``forks`` rules out other Python threads
         except OSError:
             for fd in (read, write):
                 os.close(fd)
@@ -148,15 +151,16 @@ class Child:
                 os.close(read)
                 os.dup2(errors.fileno(), 2)
                 os.dup2(2, 1)
-                with os.fdopen(write, "w") as out:
-                    work(out)
+                out = os.fdopen(write, "w")
+                work(out)
+                out.flush()
                 code = 0
             except BaseException:  # any: the parent reads it from the error file
                 with suppress(BaseException):
                     traceback.print_exc(file=errors)  # not sys.stderr, which may be replaced
                     errors.flush()
             finally:
-                os._exit(code)
+                os._exit(code)  # closes the pipe: a reader at its end finds any traceback
         os.close(write)
         return cls(Forked(pid, os.fdopen(read)), None, errors)
 
@@ -199,15 +203,23 @@ class Forked:
     returncode: int | None = None
 
     def poll(self) -> int | None:
-        if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
+        return self._waited(os.WNOHANG)
 
     def wait(self) -> int:
+        return self._waited(0)
+
+    def _waited(self, flags: int) -> int | None:
+        """The exit code (None if still running, with WNOHANG). A process that is not this
+        one's to wait for (a copy's sibling, or SIGCHLD ignored) counts as ended with 0, as
+        ``subprocess.Popen`` counts it: its pipe's end and error file tell the rest."""
         if self.returncode is None:
-            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+            try:
+                pid, status = os.waitpid(self.pid, flags)
+            except ChildProcessError:
+                self.returncode = 0
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
     def kill(self) -> None:
@@ -252,7 +264,7 @@ class CoarseStarts:
         self._read = 0
         """Lines read from the child so far."""
         self._child: Child | None = None
-        if background and needs_coarse(base, options):
+        if background and policies and needs_coarse(base, options):
             self._start()
 
     def _start(self) -> None:

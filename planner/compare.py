@@ -55,8 +55,9 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
     planner/parallel.py; None: two where the machine has two cores and the instance is large
     enough, ``pays_off``). ``warm=False`` solves each from scratch (same answers; for checks
     and benchmarks). ``progress`` is called with each policy's name as it is done (the second
-    session's from a thread, one call at a time). A policy without a solution gives its
-    InfeasibleError as its outcome; any other planner error a session meets is raised."""
+    session's from a thread, one call at a time; an error it raises there is only printed).
+    A policy without a solution gives its InfeasibleError as its outcome; any other planner
+    error a session meets is raised."""
     order = solve_order(inst, policies)
     first, second = split(inst, policies, order) if sessions(inst, jobs) > 1 else (order, [])
     outcomes: dict[int, Outcome | None] = {}
@@ -106,8 +107,8 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
 
 def sessions(inst: Instance, jobs: int | None) -> int:
     """Sessions that solve policies at once: ``jobs``, or with None two where the machine has
-    two cores or more and the instance is large enough (``pays_off``: below, starting the
-    child process costs more than it saves)."""
+    two cores or more and the instance is large enough (``pays_off``: below, a started child
+    process costs more than it saves; not measured again since it is forked on Linux)."""
     if jobs is not None:
         return jobs
     return 2 if (os.cpu_count() or 1) > 1 and pays_off(inst) else 1
@@ -245,7 +246,8 @@ def compare(inst: Instance, policies: list[PolicySpec | None], baseline: str,
             progress: Callable[[str], None] | None = None, jobs: int | None = None
             ) -> Comparison:
     """Solve the policies (``None`` is the base instance, named ``base``; ``jobs``: sessions at
-    once, ``run_policies``) and compare them. Policies without a solution are left out of the
+    once, ``run_policies``, which also tells when and from which thread ``progress`` is
+    called) and compare them. Policies without a solution are left out of the
     comparison and listed in ``infeasible``; an infeasible baseline raises InfeasibleError."""
     outcomes = run_policies(inst, policies, options or SolverOptions(), warm, progress, jobs)
     runs = [o for o in outcomes if isinstance(o, PolicyRun)]

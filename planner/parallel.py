@@ -65,9 +65,9 @@ class SessionProcess:
                 coarse.close()
             self._child = Child.start("planner.parallel", (inst, options, policies, warm, name),
                                       NICENESS)
-        self._reader = threading.Thread(target=self._read_names, args=(progress,), daemon=True) \
-            if self._child is not None and progress is not None else None
-        if self._reader is not None:
+        self._reader = None if self._child is None else threading.Thread(
+            target=self._read_names, args=(progress or (lambda name: None),), daemon=True)
+        if self._reader is not None:  # always: a pipe no one reads would block the child
             self._reader.start()
 
     def _read_names(self, progress: Callable[[str], None]) -> None:

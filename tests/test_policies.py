@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from test_properties import SETTINGS, instances, scale_of, scaled
 
 import planner
+import planner.background
 import planner.parallel
 import planner.session
 from planner.background import forks
@@ -260,6 +261,33 @@ def test_the_forked_copy_starts_from_the_coarse_optima_its_parent_computes(monke
     two = run_policies(inst, policies, options, jobs=2)
     assert two[1].result.summary["timings_s"]["coarse_s"] > 0
     assert two[1].result.summary["timings_s"]["build_s"] == 0  # built by the first session
+    for a, b in zip(one, two, strict=True):
+        assert b.result.summary["objective_nok"] == pytest.approx(
+            a.result.summary["objective_nok"], rel=1e-8, abs=1e-4)
+
+
+def test_a_failed_coarse_child_leaves_the_forked_copy_solving(monkeypatch):
+    """The forked second session reads its coarse optima from a child its parent forked: a
+    sibling, which it cannot wait for. When that child fails, the copy warns and solves from
+    the requests, as a session whose own child failed does, instead of failing itself."""
+    if not forks():
+        pytest.skip("fork is used on Linux only")
+    monkeypatch.setattr(planner.session, "pays_off", lambda inst: True)
+    inst = planner.load_instance(WEEK)
+    policies, options = TEACHING_POLICIES[:2], SolverOptions(method="grants")
+    one = run_policies(inst, policies, options, jobs=1)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("the coarse model broke")
+
+    monkeypatch.setattr(planner.background, "first_stage_start", broken)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        two = run_policies(inst, policies, options, jobs=2)
+    texts = [str(w.message) for w in said]
+    assert any("coarse optimum's process failed" in t and "the coarse model broke" in t
+               for t in texts), texts
+    assert not any("second session" in t for t in texts), texts
     for a, b in zip(one, two, strict=True):
         assert b.result.summary["objective_nok"] == pytest.approx(
             a.result.summary["objective_nok"], rel=1e-8, abs=1e-4)
