@@ -9,8 +9,8 @@ Norway year (2 cores) the build then took 15.3 s instead of 9.6 s and the coarse
 forked copy of this process, which has the instance and the planner already; elsewhere a new
 Python process that receives the instance, options and policies pickled in a temporary file.
 It prints one JSON line per policy as soon as its grants are known (JSON floats read back
-exactly). It builds each coarse model
-once for policies with the same connection terms (planner/api.py ``CoarseModels``).
+exactly). It builds each coarse model once for policies with the same connection terms
+(planner/api.py ``CoarseModels``).
 """
 
 from __future__ import annotations
@@ -126,9 +126,9 @@ class Child:
     def fork(cls, work: Callable[[TextIO], None], niceness: int = 0) -> Child | None:
         """A copy of this process (``os.fork``: only where ``forks``), ``niceness`` below its
         CPU priority, that runs ``work`` with the pipe its standard output is read from, then
-        ends; None if the system refuses the fork. Its error output (a traceback if ``work`` raises) goes to a
-        file, as a started child's. HiGHS's worker threads, which a copy would lack, are
-        stopped first; its next solve starts them again."""
+        ends; None if the system refuses the fork. Its error output (a traceback if ``work``
+        raises) goes to a file, as a started child's. HiGHS's worker threads, which a copy
+        would lack, are stopped first; its next solve starts them again."""
         highspy.Highs.resetGlobalScheduler(True)
         read, write = os.pipe()
         errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close)
