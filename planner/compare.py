@@ -64,7 +64,7 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
     shown: set[str] = set()
     showing = threading.Lock()  # the second session's names come from a thread
 
-    def show(names: list[str]) -> None:
+    def show(*names: str) -> None:
         with showing:
             for name in names:
                 if progress and name not in shown:
@@ -77,7 +77,7 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
             if ends_session(outcome):
                 raise outcome
             outcomes[k] = outcome
-            show([name_of(policies[k])])
+            show(name_of(policies[k]))
 
     later = [policies[k] for k in second]
     with ExitStack() as stack:
@@ -85,14 +85,13 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
         # the LP is built; else its process starts now and builds the LP beside this one
         coarse = stack.enter_context(coarse_starts(inst, options, later, NICENESS)) \
             if second and forks() else None
-        other = stack.enter_context(SessionProcess(inst, options, later, warm,
-                                                   progress=lambda name: show([name]))) \
+        other = stack.enter_context(SessionProcess(inst, options, later, warm, progress=show)) \
             if second and coarse is None else None
         session = stack.enter_context(Session(inst, options, warm=warm,
                                               upcoming=[policies[k] for k in first]))
         if coarse is not None:
             other = stack.enter_context(SessionProcess(inst, options, later, warm, session,
-                                                       coarse, lambda name: show([name])))
+                                                       coarse, show))
         solve(session, first)
         if other:
             outcomes |= dict(zip(second, other.outcomes(), strict=True))
@@ -100,7 +99,7 @@ def run_policies(inst: Instance, policies: list[PolicySpec | None], options: Sol
                 coarse.close()
             if error := next((o for o in outcomes.values() if ends_session(o)), None):
                 raise error
-            show([name_of(policies[k]) for k, o in outcomes.items() if o is not None])
+            show(*(name_of(policies[k]) for k, o in outcomes.items() if o is not None))
             solve(session, [k for k in second if outcomes[k] is None])  # the child failed
     return [outcomes[k] for k in range(len(policies))]
 

@@ -65,9 +65,10 @@ class SessionProcess:
                 coarse.close()
             self._child = Child.start("planner.parallel", (inst, options, policies, warm, name),
                                       NICENESS)
-        self._reader = None if self._child is None else threading.Thread(
-            target=self._read_names, args=(progress or (lambda name: None),), daemon=True)
-        if self._reader is not None:  # always: a pipe no one reads would block the child
+        self._reader: threading.Thread | None = None
+        if self._child is not None:  # always read: a pipe no one reads would block the child
+            self._reader = threading.Thread(target=self._read_names,
+                                            args=(progress or (lambda name: None),), daemon=True)
             self._reader.start()
 
     def _read_names(self, progress: Callable[[str], None]) -> None:
