@@ -83,6 +83,10 @@ changes connection terms): from the `market` optimum, `flexible_mining`'s first 
 117 s with 1/16 against 230 s with 1/4, but after new weights 1/16 made `value_creation` and
 `market` about 4 × slower, so the same model's grants keep START_RADIUS."""
 
+EDGE_PULL = 1e-3
+"""Share of the way back to the best point at which a point on the edge of the cuts without a
+solution (rounding) is tried again (``_just_inside``)."""
+
 POOL_SIZE = 4
 """Cost vectors whose cuts are kept for a later solve with the same costs (``Pool``), most
 recently used first."""
@@ -451,7 +455,8 @@ class GrantDecomposition:
         point or cut; it gives up if that brings none either). A point whose subproblem has no
         solution gives a feasibility cut (from HiGHS's dual ray) or, failing that, is a
         rejected step, where the solve also stops if the duals prove the best point within
-        DUALITY_TOLERANCE; either way the box halves (one ray cuts off one face of the grants
+        DUALITY_TOLERANCE, else tries just inside it (``_just_inside``); unless a point gains
+        (below), the box halves (one ray cuts off one face of the grants
         a tier's hold allows; a wide box lets the next point go beyond another). Below
         MIN_RADIUS the decomposition gives up (DecompositionFailed). The points kept since the
         last edit that could loosen the LP (``forget``) stay cuts, so a call after rows were
@@ -484,15 +489,17 @@ class GrantDecomposition:
             except DecompositionFailed:
                 point = None
                 # no cut separates it (it misses the LP by rounding, at the edge of the cuts,
-                # as where a tier's hold binds): stop if the duals already prove the best
-                if len(self.feasibility) == cuts and \
-                        bound - best.value <= DUALITY_TOLERANCE * max(1.0, abs(best.value)):
-                    try:
-                        sol = self._solution(best, bound, multipliers, master_duals,
-                                             time.perf_counter() - wall)
-                        break
-                    except DecompositionFailed:
-                        pass
+                # as where a tier's hold binds): stop if the duals already prove the best,
+                # else try just inside the edge
+                if len(self.feasibility) == cuts:
+                    if bound - best.value <= DUALITY_TOLERANCE * max(1.0, abs(best.value)):
+                        try:
+                            sol = self._solution(best, bound, multipliers, master_duals,
+                                                 time.perf_counter() - wall)
+                            break
+                        except DecompositionFailed:
+                            pass
+                    point = self._just_inside(best, grants)
             if point is not None:
                 self.points.append(point)
             if point is not None and point.value >= best.value + 0.1 * (bound - best.value):
@@ -511,6 +518,16 @@ class GrantDecomposition:
         sol.iterations = {"simplex": self.iterations - iterations,
                           "grant_points": len(self.points) - points}
         return sol
+
+    def _just_inside(self, best: Point, grants: np.ndarray) -> Point | None:
+        """The point EDGE_PULL of the way back from ``grants`` (on the edge of the cuts, where
+        rounding left the subproblem without a solution) to the best point; None if it has
+        none either. The grants with a solution are a convex set that holds the best point
+        and, but for rounding, ``grants``: the point between lies inside it by a margin."""
+        try:
+            return self.evaluate(best.grants + (1.0 - EDGE_PULL) * (grants - best.grants))
+        except DecompositionFailed:
+            return None
 
     def _solution(self, best: Point, bound: float, multipliers: np.ndarray,
                   master_duals: np.ndarray, wall_s: float) -> Solution:

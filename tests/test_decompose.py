@@ -188,6 +188,34 @@ def test_a_failed_probe_leaves_the_basis_it_started_from(monkeypatch):
     assert dec.iterations == before
 
 
+def test_a_point_on_the_edge_without_a_solution_is_tried_just_inside(monkeypatch):
+    """A point the master proposes that has no solution and that no cut separates (rounding at
+    the edge of the cuts, as at a tier's largest feasible grant; simulated here for the first
+    proposal) is tried again EDGE_PULL of the way back to the best point, not given up for a
+    halved trust region; the solve still reaches the full LP's optimum."""
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    m, _ = build_model(inst)
+    lp = compile_lp(m)
+    dec = GrantDecomposition(lp, grant_columns(m, lp), GRANTS)
+    tried: list[np.ndarray] = []
+    evaluate = GrantDecomposition.evaluate
+
+    def rounding_at_the_first_proposal(self: GrantDecomposition, grants: np.ndarray):
+        tried.append(grants.copy())
+        if len(tried) == 2:
+            raise DecompositionFailed
+        return evaluate(self, grants)
+
+    monkeypatch.setattr(GrantDecomposition, "evaluate", rounding_at_the_first_proposal)
+    sol = dec.solve()
+    first, proposed, retried = tried[:3]
+    assert np.abs(proposed - first).max() > 1.0  # the proposal moved the grants (MW)
+    np.testing.assert_allclose(
+        retried, first + (1 - planner.decompose.EDGE_PULL) * (proposed - first), rtol=1e-12)
+    assert sol.objective == pytest.approx(
+        planner.solve(inst, DIRECT).summary["objective_nok"], rel=1e-9)
+
+
 def test_points_after_the_first_are_warm():
     """The subproblem is one persistent HiGHS instance: the second point starts from the first
     point's basis, so it takes fewer simplex iterations than a cold solve at the same grants."""
