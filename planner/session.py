@@ -74,22 +74,37 @@ def starts_from(inst: Instance, policy: PolicySpec | None, earlier: Instance) ->
     solve's kept cuts (same costs); with the connection queue as tiers the earlier optimum
     reaches the queue's leading tiers, which are then skipped (``Session._tier_stages``), and
     its grants start the probes of the rest."""
-    same = [a.weight_nok_per_mwh for a in inst.applicants] == \
+    return _same_weights(inst, earlier) and (
+        policy is None or (policy.reserve_margin is None and policy.tiers in (None, QUEUE)))
+
+
+def _same_weights(inst: Instance, earlier: Instance) -> bool:
+    return [a.weight_nok_per_mwh for a in inst.applicants] == \
         [a.weight_nok_per_mwh for a in earlier.applicants]
-    return same and (policy is None or (policy.reserve_margin is None
-                                        and policy.tiers in (None, QUEUE)))
+
+
+def cold_first_stage(inst: Instance, policy: PolicySpec | None, earlier: list[Instance]) -> bool:
+    """Does a policy (``inst`` applied) start its first stage from its coarse optimum when the
+    policies ``earlier`` (applied) were solved before it in its session, in order
+    (``Session._run_decomposed``)? Not if one solved on the same model (since the last
+    rebuild) has a solution it starts from (``starts_from``), nor if, without tiers, it takes
+    back the cuts one with the same weights kept (that one's final costs are its first
+    stage's): a reserve margin, say, after `flexible_mining` in compare's second session.
+    (A tiered policy's first stage that a probe skips leaves its coarse optimum unused.)"""
+    key = structure_key(inst)
+    same_model = takewhile(lambda e: structure_key(e) == key, reversed(earlier))
+    return not any(starts_from(inst, policy, e) or (
+        _same_weights(inst, e) and (policy is None or policy.tiers is None)) for e in same_model)
 
 
 def coarse_starts(inst: Instance, options: SolverOptions, upcoming: list[PolicySpec | None],
                   niceness: int = 0) -> CoarseStarts:
-    """The coarse optima of the upcoming policies that do not start from an earlier one's
-    solution (``starts_from``), in a child process ``niceness`` below this one's CPU priority
-    where the instance is large enough; the others' are computed in this process if ever asked
-    for."""
+    """The coarse optima of the upcoming policies that start from theirs (``cold_first_stage``),
+    in a child process ``niceness`` below this one's CPU priority where the instance is large
+    enough; the others' are computed in this process if ever asked for."""
     background = may_decompose(inst, options) and pays_off(inst)
     specs = [apply_policy(inst, p) for p in upcoming]
-    cold = [p for k, p in enumerate(upcoming)
-            if not any(starts_from(specs[k], p, earlier) for earlier in specs[:k])]
+    cold = [p for k, p in enumerate(upcoming) if cold_first_stage(specs[k], p, specs[:k])]
     return CoarseStarts(inst, options, cold, background, niceness)
 
 
