@@ -178,7 +178,7 @@ def read_outcomes(f: BinaryIO, most: int) -> Iterator[Outcome]:
 def _take_over(session: Session, policies: list[PolicySpec | None], coarse: CoarseStarts,
                runs: str, out: TextIO) -> None:
     """The forked copy: solve the policies in the session, from the coarse optima ``coarse``."""
-    session.take_over(policies, coarse)
+    session.take_over(coarse)
     with warnings.catch_warnings(record=True) as caught:
         _solve_and_write(session, policies, runs, out, caught)
 

@@ -61,6 +61,7 @@ from planner.solve import (
     append_rows,
     compile_lp,
     run_highs,
+    set_pricing,
     solve_staged,
     to_highs,
     whole_solve,
@@ -161,8 +162,6 @@ class Session:
         it as a context manager) to stop a child still running."""
         self.base = inst
         self.options = options or SolverOptions()
-        self.resolves = len(upcoming or []) > 1
-        """Warm re-solves are to follow the first solve (SolverOptions.pricing)."""
         self.warm = warm
         """False: every solve starts from scratch (for benchmarks and tests)."""
         self.builds = 0
@@ -177,13 +176,13 @@ class Session:
         for it (part of theirs)."""
         self._build(inst)
 
-    def take_over(self, upcoming: list[PolicySpec | None], coarse: CoarseStarts) -> None:
-        """In a forked copy of this session (planner/parallel.py): solve ``upcoming`` instead
-        of the policies it was made for, from the coarse optima ``coarse`` computes (made by
+    def take_over(self, coarse: CoarseStarts) -> None:
+        """In a forked copy of this session (planner/parallel.py): solve other policies than
+        those it was made for, from the coarse optima ``coarse`` computes (made by
         ``coarse_starts`` for them). The first session's are kept, not closed: their
         process is the parent's child, and dropping them would tell it is still running."""
         self._parents_coarse = self._upcoming
-        self._upcoming, self.resolves = coarse, len(upcoming) > 1
+        self._upcoming = coarse
         self.build_s = 0.0  # the parent built the LP; the copy reports none
 
     def _build(self, inst: Instance, granted_mw: dict[str, float] | None = None) -> None:
@@ -569,13 +568,12 @@ class Session:
         return PolicyRun(name_of(policy), result, stages, rebuilt)
 
     def _set_pricing(self) -> None:
-        """The dual simplex pricing (SolverOptions.pricing) for a solve alone (every solve of a
-        cold session; the first of a session told of no policy after it) or for one that warm
-        re-solves follow or that follows one."""
-        h = self.dec.highs if self.dec is not None else self.highs
-        h.setOptionValue("simplex_dual_edge_weight_strategy",
-                         self.options.pricing(alone=not self.warm
-                                              or (self.from_scratch and not self.resolves)))
+        """The dual simplex pricing (SolverOptions.pricing) for a solve from scratch (every
+        solve of a cold session; the first of a warm one) with the instance's own weights, or
+        for any other solve."""
+        scratch = not self.warm or self.from_scratch
+        set_pricing(self.dec.highs if self.dec is not None else self.highs,
+                    self.options.pricing(scratch and _same_weights(self.inst, self.base)))
 
     def _tier_stages(self, inst: Instance, policy: PolicySpec, cost: np.ndarray) -> list[Stage]:
         """Solve the tiers in order and hold each tier's value for the stages after it.

@@ -70,17 +70,15 @@ class SolverOptions:
     dual_edge_weights: str = "auto"
     """Pricing of HiGHS's dual simplex (simplex_dual_edge_weight_strategy): devex, choose
     (HiGHS's default, dual steepest edge here), steepest_edge, dantzig, or auto: devex for a
-    solve alone (from scratch, with no warm re-solve of the same LP after it: `planner
-    solve`), HiGHS's choice in a chain of warm re-solves (a session told of several
-    policies), its first solve included (``pricing``). Measured on the Norway year: from
-    scratch, devex took the hourly decomposition through the same 19 points in 108 547
-    iterations and 25.8–38.4 s (mean 32.6 s over four runs), against 175 951 iterations and
-    37.1–39.9 s (mean 38.4 s) with HiGHS's choice (steepest edge pays an extra solve with the
-    basis each iteration, dear where the reservoirs chain the hours). But the first re-solve
-    priced by steepest edge after a devex solve pays for the switch: `market` took 21.6 s
-    after `value_creation` priced by devex, 3.5 s after one priced by steepest edge (session
-    12); devex throughout lost too (`market` 27.4 s against 4.1 s, `flexible_mining` 92.5
-    against 53.6 s; session 11), where few, well chosen iterations count."""
+    solve from scratch with the instance's own weights (`planner solve`, and the status quo
+    first in compare), HiGHS's choice for every other solve (``pricing``). Measured on the
+    Norway year (session 17): the status quo took 15.4–15.7 s by devex against 25.1–25.5 s,
+    and `first_come_first_served` after it, priced by HiGHS's choice, 35.7–36.1 s against
+    33.2–33.5 s; `value_creation` from scratch took 20.4 s by devex against 16.0 s, and
+    `market`, `flexible_mining` and `reserve_margin` after it 34.2 s against 32.7 s. HiGHS
+    takes the pricing only when it sets its simplex up, so a change after a solve sets it up
+    again from its basis (``set_pricing``): before session 17 a session kept its first
+    solve's pricing throughout, which is why devex first had measured slow in a chain."""
     threads: int | None = None
     verbose: bool = False
     extra: dict[str, object] = field(default_factory=dict)
@@ -96,11 +94,11 @@ class SolverOptions:
             raise ValueError("dual_edge_weights must be one of auto, "
                              f"{', '.join(DUAL_EDGE_WEIGHTS)}, not {self.dual_edge_weights!r}")
 
-    def pricing(self, alone: bool) -> int:
-        """HiGHS's simplex_dual_edge_weight_strategy for a solve from scratch that no warm
-        re-solve of the same LP follows (``alone``), or for a solve in a chain of them."""
+    def pricing(self, base_from_scratch: bool) -> int:
+        """HiGHS's simplex_dual_edge_weight_strategy for a solve from scratch with the
+        instance's own weights (``base_from_scratch``), or for any other solve."""
         if self.dual_edge_weights == "auto":
-            return DUAL_EDGE_WEIGHTS["devex" if alone else "choose"]
+            return DUAL_EDGE_WEIGHTS["devex" if base_from_scratch else "choose"]
         return DUAL_EDGE_WEIGHTS[self.dual_edge_weights]
 
     def after(self, spent_s: float) -> SolverOptions:
@@ -113,7 +111,7 @@ class SolverOptions:
         """The HiGHS options these settings amount to."""
         opts: dict[str, object] = {
             "solver": self.solver,
-            "simplex_dual_edge_weight_strategy": self.pricing(alone=True)}
+            "simplex_dual_edge_weight_strategy": self.pricing(base_from_scratch=True)}
         if self.time_limit_s is not None:
             opts["time_limit"] = float(self.time_limit_s)
         if self.threads is not None:
@@ -301,6 +299,21 @@ def _standard_output_discarded() -> Iterator[None]:
         os.dup2(saved, 1)
         os.close(saved)
         os.close(null)
+
+
+def set_pricing(h: highspy.Highs, strategy: int) -> None:
+    """Make HiGHS's dual simplex price by ``strategy`` (simplex_dual_edge_weight_strategy) from
+    its next run. HiGHS copies the option only when it sets its simplex up for an LP
+    (HEkk::initialiseEkk), not at each run, so after a solve it is set up again from its basis:
+    one new factorisation, no simplex iteration."""
+    key = "simplex_dual_edge_weight_strategy"
+    if h.getOptionValue(key)[1] == strategy:
+        return
+    h.setOptionValue(key, strategy)
+    basis = h.getBasis()
+    if basis.valid:
+        h.clearSolver()
+        h.setBasis(basis)
 
 
 def to_highs(lp: CompiledLP, options: SolverOptions) -> highspy.Highs:

@@ -29,7 +29,15 @@ from planner.model import build_model
 from planner.policies import PolicySpec, firm_supply_mw, load_policies
 from planner.report.tables import ResultData, write_tables
 from planner.session import Session
-from planner.solve import INF, CompiledLP, SolverOptions, compile_lp, run_highs, to_highs
+from planner.solve import (
+    INF,
+    CompiledLP,
+    SolverOptions,
+    compile_lp,
+    run_highs,
+    set_pricing,
+    to_highs,
+)
 from planner.verify import read_tables
 
 GRANTS = SolverOptions(method="grants")
@@ -488,11 +496,13 @@ def test_dual_pricing_changes_the_path_not_the_optimum(pricing):
 
 
 @pytest.mark.parametrize("options", [GRANTS, DIRECT])
-def test_a_session_prices_by_devex_alone_and_as_highs_chooses_in_a_chain(options):
-    """``auto`` pricing: devex for a solve alone (a session's first, told of no policy after
-    it, and every solve of a cold session), HiGHS's choice for the warm re-solves after it and
-    from the first solve of a session told of more policies; the policy's optimum is the
-    same."""
+def test_a_session_prices_by_devex_from_scratch_with_its_own_weights(options):
+    """``auto`` pricing: devex for a solve from scratch with the instance's own weights (a warm
+    session's first, every solve of a cold session with them), HiGHS's choice for the warm
+    re-solves after it and for a policy with new weights, from scratch too; the policies'
+    optima are the same either way."""
+    from test_policies import TEACHING_POLICIES
+    weights = next(p for p in TEACHING_POLICIES if p and p.name == "weights")
     inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
     cap = PolicySpec.model_validate({"name": "cap", "export_cap_twh": 0.01})
 
@@ -506,6 +516,37 @@ def test_a_session_prices_by_devex_alone_and_as_highs_chooses_in_a_chain(options
         assert pricing(session) == 1
     assert_same_optimum(cold.solve(cap).result, warm.solve(cap).result)
     assert (pricing(warm), pricing(cold)) == (-1, 1)
-    with Session(inst, options, upcoming=[None, cap]) as chain:
-        chain.solve()
-        assert pricing(chain) == -1
+    assert_same_optimum(cold.solve(weights).result, warm.solve(weights).result)
+    assert (pricing(warm), pricing(cold)) == (-1, -1)
+    with Session(inst, options) as first:
+        first.solve(weights)
+        assert pricing(first) == -1
+
+
+def test_a_new_pricing_takes_effect_after_a_solve():
+    """HiGHS copies its pricing option only when it sets its simplex up, so ``set_pricing``
+    sets it up again from its basis: after a solve priced by devex, a re-solve under a new
+    bound priced by steepest edge takes the iterations of a fresh instance given the same
+    basis and that pricing, and the same optimum."""
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    m, _ = build_model(inst)
+    lp = compile_lp(m)
+    devex = replace(DIRECT, dual_edge_weights="devex")
+    h = to_highs(lp, devex)
+    run_highs(h, lp)
+    basis = h.getBasis()
+    cols = np.flatnonzero((lp.col_upper < INF) & (lp.col_upper > lp.col_lower))
+    low, up = lp.col_lower[cols], lp.col_upper[cols]
+
+    def resolve(highs: highspy.Highs) -> tuple[int, float]:
+        """Every finite range cut to 60 %: a few hundred dual simplex iterations."""
+        highs.changeColsBounds(len(cols), cols.astype(np.int32), low, low + 0.6 * (up - low))
+        sol = run_highs(highs, lp)
+        return sol.iterations["simplex"], sol.objective
+
+    set_pricing(h, 2)
+    fresh = to_highs(lp, replace(DIRECT, dual_edge_weights="steepest_edge"))
+    fresh.setBasis(basis)
+    assert resolve(h) == resolve(fresh)
+
+
