@@ -69,11 +69,12 @@ class SolverOptions:
     24-h optimum 110 s."""
     dual_edge_weights: str = "auto"
     """Pricing of HiGHS's dual simplex (simplex_dual_edge_weight_strategy): devex, choose
-    (HiGHS's default, dual steepest edge here), steepest_edge, dantzig, or auto: devex for a
-    solve from scratch with the instance's own weights (`planner solve`, and the status quo
-    first in compare), HiGHS's choice for every other solve (``pricing``). Measured on the
-    Norway year (session 17): the status quo took 15.4–15.7 s by devex against 25.1–25.5 s,
-    and `first_come_first_served` after it, priced by HiGHS's choice, 35.7–36.1 s against
+    (HiGHS's default, dual steepest edge here), steepest_edge, dantzig, or auto: devex while a
+    session's LP keeps the instance's own costs (`planner solve`; in compare the status quo
+    and `domestic_first` after it), HiGHS's choice from the first policy with other weights or
+    tiers on (``pricing``, ``Session._set_pricing``). Measured on the Norway year (session 17):
+    the status quo took 15.4–15.7 s by devex against 25.1–25.5 s, and
+    `first_come_first_served` after it, priced by HiGHS's choice, 35.7–36.1 s against
     33.2–33.5 s; `value_creation` from scratch took 20.4 s by devex against 16.0 s, and
     `market`, `flexible_mining` and `reserve_margin` after it 34.2 s against 32.7 s. HiGHS
     takes the pricing only when it sets its simplex up, so a change after a solve sets it up
@@ -94,11 +95,11 @@ class SolverOptions:
             raise ValueError("dual_edge_weights must be one of auto, "
                              f"{', '.join(DUAL_EDGE_WEIGHTS)}, not {self.dual_edge_weights!r}")
 
-    def pricing(self, base_from_scratch: bool) -> int:
-        """HiGHS's simplex_dual_edge_weight_strategy for a solve from scratch with the
-        instance's own weights (``base_from_scratch``), or for any other solve."""
+    def pricing(self, own_costs: bool) -> int:
+        """HiGHS's simplex_dual_edge_weight_strategy for an LP that has kept the instance's
+        own costs (``own_costs``), or for one that has not."""
         if self.dual_edge_weights == "auto":
-            return DUAL_EDGE_WEIGHTS["devex" if base_from_scratch else "choose"]
+            return DUAL_EDGE_WEIGHTS["devex" if own_costs else "choose"]
         return DUAL_EDGE_WEIGHTS[self.dual_edge_weights]
 
     def after(self, spent_s: float) -> SolverOptions:
@@ -111,7 +112,7 @@ class SolverOptions:
         """The HiGHS options these settings amount to."""
         opts: dict[str, object] = {
             "solver": self.solver,
-            "simplex_dual_edge_weight_strategy": self.pricing(base_from_scratch=True)}
+            "simplex_dual_edge_weight_strategy": self.pricing(own_costs=True)}
         if self.time_limit_s is not None:
             opts["time_limit"] = float(self.time_limit_s)
         if self.threads is not None:

@@ -496,31 +496,28 @@ def test_dual_pricing_changes_the_path_not_the_optimum(pricing):
 
 
 @pytest.mark.parametrize("options", [GRANTS, DIRECT])
-def test_a_session_prices_by_devex_from_scratch_with_its_own_weights(options):
-    """``auto`` pricing: devex for a solve from scratch with the instance's own weights (a warm
-    session's first, every solve of a cold session with them), HiGHS's choice for the warm
-    re-solves after it and for a policy with new weights, from scratch too; the policies'
-    optima are the same either way."""
+def test_a_session_prices_by_devex_while_it_keeps_its_own_costs(options):
+    """``auto`` pricing: devex while the policies solved on a session's LP keep the instance's
+    own costs (its weights, no tiers: the base, then an export cap), HiGHS's choice from the
+    first with new weights or tiers on, for good in a warm session, for that policy alone in
+    a cold one; the policies' optima are the same either way."""
     from test_policies import TEACHING_POLICIES
-    weights = next(p for p in TEACHING_POLICIES if p and p.name == "weights")
+    named = {p.name: p for p in TEACHING_POLICIES if p}
     inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
-    cap = PolicySpec.model_validate({"name": "cap", "export_cap_twh": 0.01})
 
     def pricing(session: Session) -> int:
         h = session.dec.highs if session.dec is not None else session.highs
         return h.getOptionValue("simplex_dual_edge_weight_strategy")[1]
 
     warm, cold = Session(inst, options), Session(inst, options, warm=False)
-    for session in (warm, cold):
-        session.solve()
-        assert pricing(session) == 1
-    assert_same_optimum(cold.solve(cap).result, warm.solve(cap).result)
-    assert (pricing(warm), pricing(cold)) == (-1, 1)
-    assert_same_optimum(cold.solve(weights).result, warm.solve(weights).result)
-    assert (pricing(warm), pricing(cold)) == (-1, -1)
-    with Session(inst, options) as first:
-        first.solve(weights)
-        assert pricing(first) == -1
+    for policy, expected in [(None, (1, 1)), (named["cap"], (1, 1)),
+                             (named["weights"], (-1, -1)), (named["cap"], (-1, 1)),
+                             (named["tiers"], (-1, -1))]:
+        assert_same_optimum(cold.solve(policy).result, warm.solve(policy).result)
+        assert (pricing(warm), pricing(cold)) == expected, policy
+    with Session(inst, options) as tiered_first:
+        tiered_first.solve(named["tiers"])
+        assert pricing(tiered_first) == -1
 
 
 def test_a_new_pricing_takes_effect_after_a_solve():

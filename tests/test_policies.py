@@ -196,16 +196,18 @@ def test_compare_solves_the_policies_near_the_first_right_after_it():
 
 
 def test_two_sessions_give_the_runs_of_one(monkeypatch):
-    """With two jobs the first session keeps the base and the policies that follow it, the
-    second (a child process) solves the others: the runs come back in the order given, each
+    """With two jobs the first session keeps the base and the policies that need no coarse
+    optimum after it (limits, a reserve margin), the second (a child process) solves the
+    others (new weights, tiers, and new connection terms, which rebuild the model): the runs
+    come back in the order given, each
     with the optimum one session finds, and progress names every policy once. A second session
     that fails (a forked copy that raises; where there is no fork, no Python to run it) leaves
     its policies to the first, with a warning that says why."""
     inst = planner.load_instance(DAY)
     names = [p.name if p else "base" for p in TEACHING_POLICIES]
     first, second = split(inst, TEACHING_POLICIES, solve_order(inst, TEACHING_POLICIES))
-    assert [names[k] for k in first] == ["base", "cap", "floor", "terms"]
-    assert [names[k] for k in second] == ["weights", "tiers", "reserve"]
+    assert [names[k] for k in first] == ["base", "cap", "floor", "reserve"]
+    assert [names[k] for k in second] == ["weights", "tiers", "terms"]
     one = run_policies(inst, TEACHING_POLICIES, SolverOptions(), jobs=1)
     solved: list[str] = []
     two = run_policies(inst, TEACHING_POLICIES, SolverOptions(), jobs=2, progress=solved.append)
@@ -341,11 +343,13 @@ def test_the_second_sessions_warnings_reach_this_process(tmp_path):
 
 
 def test_the_second_sessions_infeasible_policy_and_errors_come_back(monkeypatch):
-    """The week's reserve margin cannot hold: solved in the second session, its located
-    infeasibility is that policy's outcome, as in one session, and the other policy is solved.
-    Any other error of the second session (here a time limit) is raised."""
+    """The week's reserve margin cannot hold: solved in the second session (with new weights,
+    so it needs a coarse optimum of its own), its located infeasibility is that policy's
+    outcome, as in one session, and the other policy is solved. Any other error of the second
+    session (here a time limit) is raised."""
     inst = planner.load_instance(WEEK)
-    policies = [None, policy(name="reserve", reserve_margin={"margin": 0.5, "scope": "zone"})]
+    policies = [None, policy(name="reserve", reserve_margin={"margin": 0.5, "scope": "zone"},
+                             classes={"industry": {"weight_nok_per_mwh": 300}})]
     assert split(inst, policies, [0, 1]) == ([0], [1])  # reserve goes to the second session
     for jobs in (1, 2):
         base, reserve = run_policies(inst, policies, SolverOptions(), jobs=jobs)
