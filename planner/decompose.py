@@ -455,8 +455,8 @@ class GrantDecomposition:
         point or cut; it gives up if that brings none either). A point whose subproblem has no
         solution gives a feasibility cut (from HiGHS's dual ray) or, failing that, is a
         rejected step, where the solve also stops if the duals prove the best point within
-        DUALITY_TOLERANCE, else tries just inside it (``_just_inside``); unless a point gains
-        (below), the box halves (one ray cuts off one face of the grants
+        DUALITY_TOLERANCE, else tries the point just inside it (``_just_inside``); unless a
+        point gains (below), the box halves (one ray cuts off one face of the grants
         a tier's hold allows; a wide box lets the next point go beyond another). Below
         MIN_RADIUS the decomposition gives up (DecompositionFailed). The points kept since the
         last edit that could loosen the LP (``forget``) stay cuts, so a call after rows were

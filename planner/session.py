@@ -86,12 +86,15 @@ def _same_weights(inst: Instance, earlier: Instance) -> bool:
 
 def cold_first_stage(inst: Instance, policy: PolicySpec | None, earlier: list[Instance]) -> bool:
     """Does a policy (``inst`` applied) start its first stage from its coarse optimum when the
-    policies ``earlier`` (applied) were solved before it in its session, in order
+    policies ``earlier`` (applied) were solved before it in a warm session, in order
     (``Session._run_decomposed``)? Not if one solved on the same model (since the last
-    rebuild) has a solution it starts from (``starts_from``), nor if, without tiers, it takes
-    back the cuts one with the same weights kept (that one's final costs are its first
-    stage's): a reserve margin, say, after `flexible_mining` in compare's second session.
-    (A tiered policy's first stage that a probe skips leaves its coarse optimum unused.)"""
+    rebuild) has a solution it starts from (``starts_from``), nor if, without tiers, one with
+    the same weights kept cuts under its first stage's costs (its final stage's): it then
+    starts from the best grants so far (``GrantDecomposition.knows_costs``; the cuts come back
+    only where they fit its LP, as the status quo's do for a reserve margin, not those of
+    `flexible_mining`'s held tiers). Not predicted: a pool dropped (beyond POOL_SIZE other
+    costs, or after a failed solve), which leaves the coarse optimum to this process; a tiered
+    policy's first stage that a probe skips, which leaves it unused."""
     key = structure_key(inst)
     same_model = takewhile(lambda e: structure_key(e) == key, reversed(earlier))
     return not any(starts_from(inst, policy, e) or (
@@ -99,13 +102,15 @@ def cold_first_stage(inst: Instance, policy: PolicySpec | None, earlier: list[In
 
 
 def coarse_starts(inst: Instance, options: SolverOptions, upcoming: list[PolicySpec | None],
-                  niceness: int = 0) -> CoarseStarts:
+                  niceness: int = 0, warm: bool = True) -> CoarseStarts:
     """The coarse optima of the upcoming policies that start from theirs (``cold_first_stage``),
     in a child process ``niceness`` below this one's CPU priority where the instance is large
-    enough; the others' are computed in this process if ever asked for."""
+    enough; the others' are computed in this process if ever asked for. In a cold session
+    (not ``warm``) every policy starts from its own."""
     background = may_decompose(inst, options) and pays_off(inst)
     specs = [apply_policy(inst, p) for p in upcoming]
-    cold = [p for k, p in enumerate(upcoming) if cold_first_stage(specs[k], p, specs[:k])]
+    cold = [p for k, p in enumerate(upcoming)
+            if not warm or cold_first_stage(specs[k], p, specs[:k])]
     return CoarseStarts(inst, options, cold, background, niceness)
 
 
@@ -167,7 +172,7 @@ class Session:
         self.builds = 0
         self.inst = inst
         """The instance of the policy being solved."""
-        self._upcoming = coarse_starts(inst, self.options, upcoming or [])
+        self._upcoming = coarse_starts(inst, self.options, upcoming or [], warm=warm)
         """The coarse optima of the upcoming policies (``coarse_starts``)."""
         self._coarse: tuple[CoarseStarts, int] | None = None
         """Where the current policy's coarse optimum is: a list and the position in it."""
@@ -214,7 +219,8 @@ class Session:
         """Row of the current policy's export cap or domestic floor, by policy field."""
         self.solved = False
         self.own_costs = True
-        """Every policy solved on this LP so far kept the instance's own costs (``_set_pricing``)."""
+        """Every policy solved on this LP so far (in a cold session: the current one) kept the
+        instance's own costs (``_set_pricing``)."""
         self.last_x: np.ndarray | None = None
         """The last optimal solution, a candidate for skipping the next policy's tier stages."""
         self.limit_specs: list[tuple[float, float, np.ndarray, np.ndarray]] = []
@@ -438,10 +444,12 @@ class Session:
         """Solve the LP as edited so far in a full-LP HiGHS instance, within what is left of
         this solve's time limit; later solves use it with the full limit."""
         self.highs = to_highs(self.dec.lp, self.options.after(self.dec.solve_s))
+        set_pricing(self.highs, self.options.pricing(self.own_costs))
         self.dec, self.solved = None, True
         sol = self._run_full()
         for name, value in self.options.highs_options().items():
             self.highs.setOptionValue(name, value)
+        set_pricing(self.highs, self.options.pricing(self.own_costs))  # over highs_options'
         return sol
 
     def _any_solution(self) -> np.ndarray:

@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -70,9 +71,11 @@ class SolverOptions:
     dual_edge_weights: str = "auto"
     """Pricing of HiGHS's dual simplex (simplex_dual_edge_weight_strategy): devex, choose
     (HiGHS's default, dual steepest edge here), steepest_edge, dantzig, or auto: devex while a
-    session's LP keeps the instance's own costs (`planner solve`; in compare the status quo
-    and `domestic_first` after it), HiGHS's choice from the first policy with other weights or
-    tiers on (``pricing``, ``Session._set_pricing``). Measured on the Norway year (session 17):
+    session's LP keeps the instance's own costs (`planner solve` of the base instance or of a
+    policy that only adds limits; in compare the status quo and `domestic_first` after it),
+    HiGHS's choice from the first policy with other weights or tiers on (so also for `planner
+    solve --policy` with those; ``pricing``, ``Session._set_pricing``). Measured on the Norway
+    year (session 17):
     the status quo took 15.4–15.7 s by devex against 25.1–25.5 s, and
     `first_come_first_served` after it, priced by HiGHS's choice, 35.7–36.1 s against
     33.2–33.5 s; `value_creation` from scratch took 20.4 s by devex against 16.0 s, and
@@ -314,7 +317,9 @@ def set_pricing(h: highspy.Highs, strategy: int) -> None:
     basis = h.getBasis()
     if basis.valid:
         h.clearSolver()
-        h.setBasis(basis)
+        if h.setBasis(basis) != highspy.HighsStatus.kOk:  # the same optimum, from scratch
+            warnings.warn("HiGHS refused its own basis when the pricing changed: the next "
+                          "solve starts from scratch", RuntimeWarning, stacklevel=2)
 
 
 def to_highs(lp: CompiledLP, options: SolverOptions) -> highspy.Highs:

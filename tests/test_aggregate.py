@@ -136,8 +136,8 @@ def test_the_coarse_optima_computed_are_those_the_policies_start_from(monkeypatc
     (the Norway `reserve_margin` after `flexible_mining` did: 4.8 s of CPU beside the second
     session) and none is left to compute in the session's process. Here: new weights and a
     first tier without a largest value (no probe can skip it) start from theirs; a reserve
-    margin after the tiered policy with its weights
-    takes back that policy's cuts, as does an export cap; a rebuilt model (new connection
+    margin after the tiered policy with its weights starts from the best grants (that policy
+    kept cuts under its costs), as does an export cap; a rebuilt model (new connection
     terms, then the base's again) starts from its own."""
     from test_policies import TEACHING_POLICIES
     named = {p.name: p for p in TEACHING_POLICIES if p}
@@ -163,6 +163,8 @@ def test_the_coarse_optima_computed_are_those_the_policies_start_from(monkeypatc
         started.append(False)
         session.solve(p)
     assert started == predicted
+    cold = Session(inst, GRANTS, warm=False, upcoming=order)  # each solve from scratch
+    assert cold._upcoming.policies == order
 
 
 def test_only_a_policys_first_stage_restarts_from_its_coarse_optimum(monkeypatch):
