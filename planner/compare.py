@@ -147,8 +147,9 @@ def split(inst: Instance, policies: list[PolicySpec | None], order: list[int]
     solution (on the Norway year `first_come_first_served` took 83 s after `status_quo`,
     143.1 s solved first in a session, its objective without tiers included) or from its
     grants with its cuts (`reserve_margin`: 8.3 s after `first_come_first_served`, which left
-    the first session 14 s less to do than the second in compare; session 17). Every other policy starts
-    its first stage from its own coarse optimum wherever it runs: they go to the second."""
+    the first session 14 s less to do than the second in compare; session 17). Every other
+    policy starts its first stage from its own coarse optimum wherever it runs: they go to
+    the second."""
     first = apply_policy(inst, policies[order[0]])
     stays = {k: k == order[0] or not cold_first_stage(apply_policy(inst, policies[k]),
                                                       policies[k], [first])

@@ -75,8 +75,7 @@ class SolverOptions:
     policy that only adds limits; in compare the status quo and `domestic_first` after it),
     HiGHS's choice from the first policy with other weights or tiers on (so also for `planner
     solve --policy` with those; ``pricing``, ``Session._set_pricing``). Measured on the Norway
-    year (session 17):
-    the status quo took 15.4–15.7 s by devex against 25.1–25.5 s, and
+    year (session 17): the status quo took 15.4–15.7 s by devex against 25.1–25.5 s, and
     `first_come_first_served` after it, priced by HiGHS's choice, 35.7–36.1 s against
     33.2–33.5 s; `value_creation` from scratch took 20.4 s by devex against 16.0 s, and
     `market`, `flexible_mining` and `reserve_margin` after it 34.2 s against 32.7 s. HiGHS
