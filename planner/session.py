@@ -84,6 +84,12 @@ def _same_weights(inst: Instance, earlier: Instance) -> bool:
         [a.weight_nok_per_mwh for a in earlier.applicants]
 
 
+def _keeps_costs(inst: Instance, policy: PolicySpec | None, earlier: Instance) -> bool:
+    """Are a policy's first-stage costs those of ``earlier``'s final stage (the same weights,
+    no tiers)?"""
+    return _same_weights(inst, earlier) and (policy is None or policy.tiers is None)
+
+
 def cold_first_stage(inst: Instance, policy: PolicySpec | None, earlier: list[Instance]) -> bool:
     """Does a policy (``inst`` applied) start its first stage from its coarse optimum when the
     policies ``earlier`` (applied) were solved before it in a warm session, in order
@@ -97,8 +103,8 @@ def cold_first_stage(inst: Instance, policy: PolicySpec | None, earlier: list[In
     policy's first stage that a probe skips, which leaves it unused."""
     key = structure_key(inst)
     same_model = takewhile(lambda e: structure_key(e) == key, reversed(earlier))
-    return not any(starts_from(inst, policy, e) or (
-        _same_weights(inst, e) and (policy is None or policy.tiers is None)) for e in same_model)
+    return not any(starts_from(inst, policy, e) or _keeps_costs(inst, policy, e)
+                   for e in same_model)
 
 
 def coarse_starts(inst: Instance, options: SolverOptions, upcoming: list[PolicySpec | None],
@@ -447,9 +453,8 @@ class Session:
         set_pricing(self.highs, self.options.pricing(self.own_costs))
         self.dec, self.solved = None, True
         sol = self._run_full()
-        for name, value in self.options.highs_options().items():
-            self.highs.setOptionValue(name, value)
-        set_pricing(self.highs, self.options.pricing(self.own_costs))  # over highs_options'
+        if "time_limit" in (full := self.options.highs_options()):
+            self.highs.setOptionValue("time_limit", full["time_limit"])
         return sol
 
     def _any_solution(self) -> np.ndarray:
@@ -581,7 +586,7 @@ class Session:
         first that changes them on (in a cold session, for each that does). On the Norway year
         `first_come_first_served` after the status quo and `domestic_first` took 36.0 s with
         the change at its own tiers, 45.4 s with the change at `domestic_first`."""
-        own = _same_weights(self.inst, self.base) and (policy is None or policy.tiers is None)
+        own = _keeps_costs(self.inst, policy, self.base)
         self.own_costs = own and (self.own_costs or not self.warm)
         set_pricing(self.dec.highs if self.dec is not None else self.highs,
                     self.options.pricing(self.own_costs))

@@ -40,6 +40,8 @@ INF = highspy.kHighsInf
 
 DUAL_EDGE_WEIGHTS = {"choose": -1, "dantzig": 0, "devex": 1, "steepest_edge": 2}
 """HiGHS's values of simplex_dual_edge_weight_strategy by name."""
+PRICING_OPTION = "simplex_dual_edge_weight_strategy"
+"""HiGHS's option for the dual simplex pricing (``set_pricing``)."""
 
 
 @dataclass
@@ -114,7 +116,7 @@ class SolverOptions:
         """The HiGHS options these settings amount to."""
         opts: dict[str, object] = {
             "solver": self.solver,
-            "simplex_dual_edge_weight_strategy": self.pricing(own_costs=True)}
+            PRICING_OPTION: self.pricing(own_costs=True)}
         if self.time_limit_s is not None:
             opts["time_limit"] = float(self.time_limit_s)
         if self.threads is not None:
@@ -309,10 +311,9 @@ def set_pricing(h: highspy.Highs, strategy: int) -> None:
     its next run. HiGHS copies the option only when it sets its simplex up for an LP
     (HEkk::initialiseEkk), not at each run, so after a solve it is set up again from its basis:
     one new factorisation, no simplex iteration."""
-    key = "simplex_dual_edge_weight_strategy"
-    if h.getOptionValue(key)[1] == strategy:
+    if h.getOptionValue(PRICING_OPTION)[1] == strategy:
         return
-    h.setOptionValue(key, strategy)
+    h.setOptionValue(PRICING_OPTION, strategy)
     basis = h.getBasis()
     if basis.valid:
         h.clearSolver()
