@@ -776,6 +776,37 @@ def test_a_queue_policy_solved_first_starts_from_its_objective_without_tiers():
         after.result.summary["objective_nok"], rel=1e-6)
 
 
+def test_a_probe_after_a_probe_keeps_its_costs(monkeypatch):
+    """In the decomposition, only a policy's first probe and a probe after an optimised stage
+    may give HiGHS new costs: a probe after a probe keeps them, so it only adds bounds to an
+    optimal basis. The two-zone week with the new loads at a fifth of their request and a
+    weight of 1 NOK/MWh: the optimum without tiers exports instead, and the probes of tiers 3–5
+    each find them served in full. The stages' values still equal those of the full LP."""
+    base = planner.load_instance(WEEK)
+    inst = dataclasses.replace(base, applicants=tuple(
+        dataclasses.replace(a, requested_mw=a.requested_mw / 5, weight_nok_per_mwh=1.0)
+        if a.existing_mw == 0 else a for a in base.applicants))
+    queue = policy(tiers="queue")
+    changed: list[bool] = []
+    probe = Session._probe
+
+    def recording(self, tier, cost):
+        changed.append(not np.array_equal(cost, self.dec.lp.cost))
+        return probe(self, tier, cost)
+
+    monkeypatch.setattr(Session, "_probe", recording)
+    run = Session(inst, SolverOptions(method="grants"), warm=False).solve(queue)
+    monkeypatch.undo()
+    full = Session(inst, SolverOptions(method="direct"), warm=False).solve(queue)
+    tiers = [s for s in run.stages if s.name.startswith("tier")]
+    assert [s.probed for s in tiers] == [False, False, True, True, True, False]
+    assert changed == [True, False, False, False]  # tier 6: a failed probe, then optimised
+    assert [s.value_nok for s in tiers] == pytest.approx(
+        [s.value_nok for s in full.stages[:-1]], rel=1e-5, abs=1e-3)
+    assert run.result.summary["objective_nok"] == pytest.approx(
+        full.result.summary["objective_nok"], rel=1e-6)
+
+
 def test_probe_as_first_solve_keeps_its_fixes_with_a_staged_solve():
     """A probe that is a session's first solve must not go through the staged solve, which
     frees every grant afterwards: with and without --staged the tiered policy has the same
