@@ -138,7 +138,7 @@ class Stage:
     """No optimisation was needed: a known or probed solution already gives this tier its
     largest possible value (see Session._tier_stages)."""
     probed: bool = False
-    """Skipped thanks to a probe (one LP with zero objective), not a known solution."""
+    """Skipped thanks to a probe (``Session._probe``: one LP solve), not a known solution."""
     hold_row: int | None = None
     fixed_cols: np.ndarray | None = None
     """A tier at its largest value is held by fixing the columns that value determines (and
@@ -697,26 +697,26 @@ class Session:
                     np.concatenate(window_rows or [np.zeros(0, dtype=int)]).astype(np.int32),
                     np.concatenate(window_weights or [np.zeros(0)]))
 
-    def _probe(self, tier: Tier, cost: np.ndarray) -> np.ndarray | None:
+    def _probe(self, tier: Tier, kept_cost: np.ndarray) -> np.ndarray | None:
         """A solution of the LP (with the holds so far) that gives the tier its largest value,
-        or None if none is found: the columns that value determines are fixed,
-        the windows of loads with energy windows must be served in full, and HiGHS looks for
-        any feasible point: with a zero objective in the full LP; in the decomposition, the
-        subproblem's optimum under ``cost`` at the best grants so far, as a zero objective makes
-        every ratio test of its warm dual simplex a tie (measured on 2 016 Norway hours: 10–26 s
-        a probe, against 0.1–1.5 s for a point). ``cost`` is the first probed stage's costs,
-        then those of the policy's last solve (probe or stage), so that a probe after a probe
-        only adds bounds to an optimal basis: on the Norway year `first_come_first_served`'s
-        tiers 20–24 took 0.2–0.3 s each against 1.5–2.0 s with each stage's own costs, the
-        policy after the status quo 32.1 s against 38.7 s. Each tier is probed alone: a probe of
-        all the tiers left, first (it fails on the Norway year), then one by one, took 32.1 s
-        against 29.7 s."""
+        or None if none is found: the columns that value determines are fixed, the windows of
+        loads with energy windows must be served in full, and HiGHS looks for any feasible
+        point: with a zero objective in the full LP (``kept_cost`` unused); in the
+        decomposition, the subproblem's optimum under ``kept_cost`` at the best grants so far,
+        as a zero objective makes every ratio test of its warm dual simplex a tie (measured on
+        2 016 Norway hours: 10–26 s a probe, against 0.1–1.5 s for a point). ``kept_cost`` is
+        the first probed stage's costs, then those of the last probe or tier stage, so that a
+        probe after a probe only adds bounds to an optimal basis: on the Norway year
+        `first_come_first_served`'s tiers 20–24 took 0.2–0.3 s each against 1.5–2.0 s with
+        each stage's own costs, the policy after the status quo 32.1 s against 38.7 s. Each
+        tier is probed alone: a probe of all the tiers left, first (it fails on the Norway
+        year), then one by one, took 32.1 s against 28.8–29.7 s."""
         rows = np.setdiff1d(tier.windows, self.tight)
         fixed_before = self.fixed
         cuts = list(self.dec.feasibility) if self.dec is not None else []
         self._fix(tier.fixed, tier.fixed_x)
         self._tighten(rows)
-        self._set_costs(np.zeros(len(self.lp.cost)) if self.dec is None else cost)
+        self._set_costs(np.zeros(len(self.lp.cost)) if self.dec is None else kept_cost)
         try:
             x = self._any_solution()
         # zero objective: infeasible or unbounded both mean no such point (as does a

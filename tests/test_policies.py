@@ -776,32 +776,42 @@ def test_a_queue_policy_solved_first_starts_from_its_objective_without_tiers():
         after.result.summary["objective_nok"], rel=1e-6)
 
 
-def test_a_probe_after_a_probe_keeps_its_costs(monkeypatch):
-    """In the decomposition, only a policy's first probe and a probe after an optimised stage
-    may give HiGHS new costs: a probe after a probe keeps them, so it only adds bounds to an
+@pytest.mark.parametrize(("tiers", "probed", "new_costs"), [
+    # the optimum without tiers serves tiers 1–2 (no probe); tiers 3–5 pass their probes, tier
+    # 6 fails its probe and is optimised
+    ("queue", [False, False, True, True, True, False], [True, False, False, False]),
+    # tier 1 fails its probe and is optimised, tier 2 (trade: no largest value) is optimised
+    # with no probe; the probes of tiers 3–4 keep tier 2's costs
+    ([["Smelter"], ["trade"], ["Miner"], ["Training campus"]], [False, False, True, True],
+     [True, False, False]),
+])
+def test_a_probe_keeps_the_costs_of_the_last_solve(monkeypatch, tiers, probed, new_costs):
+    """In the decomposition only a policy's first probe gives HiGHS new costs: every later probe
+    keeps those of the last probe or tier stage, so after a probe it only adds bounds to an
     optimal basis. The two-zone week with the new loads at a fifth of their request and a
-    weight of 1 NOK/MWh: the optimum without tiers exports instead, and the probes of tiers 3–5
-    each find them served in full. The stages' values still equal those of the full LP."""
+    weight of 1 NOK/MWh (the optimum without tiers exports instead of serving them, and they
+    fit in full). The stages' values and the objective equal the full LP's."""
     base = planner.load_instance(WEEK)
     inst = dataclasses.replace(base, applicants=tuple(
         dataclasses.replace(a, requested_mw=a.requested_mw / 5, weight_nok_per_mwh=1.0)
         if a.existing_mw == 0 else a for a in base.applicants))
-    queue = policy(tiers="queue")
+    ranked = policy(tiers=tiers)
     changed: list[bool] = []
     probe = Session._probe
 
-    def recording(self, tier, cost):
-        changed.append(not np.array_equal(cost, self.dec.lp.cost))
-        return probe(self, tier, cost)
+    def recording(self, tier, kept_cost):
+        assert self.dec is not None
+        changed.append(not np.array_equal(kept_cost, self.dec.lp.cost))
+        return probe(self, tier, kept_cost)
 
     monkeypatch.setattr(Session, "_probe", recording)
-    run = Session(inst, SolverOptions(method="grants"), warm=False).solve(queue)
+    run = Session(inst, SolverOptions(method="grants"), warm=False).solve(ranked)
     monkeypatch.undo()
-    full = Session(inst, SolverOptions(method="direct"), warm=False).solve(queue)
-    tiers = [s for s in run.stages if s.name.startswith("tier")]
-    assert [s.probed for s in tiers] == [False, False, True, True, True, False]
-    assert changed == [True, False, False, False]  # tier 6: a failed probe, then optimised
-    assert [s.value_nok for s in tiers] == pytest.approx(
+    full = Session(inst, SolverOptions(method="direct"), warm=False).solve(ranked)
+    stages = [s for s in run.stages if s.name.startswith("tier")]
+    assert [s.probed for s in stages] == probed
+    assert changed == new_costs
+    assert [s.value_nok for s in stages] == pytest.approx(
         [s.value_nok for s in full.stages[:-1]], rel=1e-5, abs=1e-3)
     assert run.result.summary["objective_nok"] == pytest.approx(
         full.result.summary["objective_nok"], rel=1e-6)
