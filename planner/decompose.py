@@ -431,8 +431,8 @@ class GrantDecomposition:
         moved into the present bounds: a solution of the LP (a session's probe needs no more).
         Raises DecompositionFailed if there is no solution there (no grants yet, or they miss
         the master rows or leave the subproblem without one). A probe that finds none (or
-        stops at a limit) puts HiGHS back at the basis it started from, where the
-        stage that follows a failed probe starts better: on the Norway year
+        stops at a limit) puts HiGHS back at the basis it started from, where the stage that
+        follows a failed probe starts better: on the Norway year
         `first_come_first_served`'s tier 25 took 2.9 s for its first point against 18–20 s from
         where the probe stopped, the policy (after the status quo) 84.9 s against 92.9–105.7 s.
         (Points within a solve are not restored: after an infeasible point the next is most

@@ -615,7 +615,7 @@ class Session:
         tiers = [t for k, spec in enumerate(tier_members(inst, policy))
                  if (t := self._tier(f"tier {k + 1}: {spec.label()}", spec, cost))]
         misses = 0
-        probe_cost: np.ndarray | None = None
+        kept_cost: np.ndarray | None = None
         for tier in tiers:
             cumulative[tier.cols] = True
             stage_cost = np.where(cumulative, cost, 0.0)
@@ -623,15 +623,15 @@ class Session:
             x = next((x for x in known if tier.reached_by(x) and all(h(x) for h in holds)), None)
             probed = x is None and tier.best < INF and misses < PROBE_MISSES
             if probed:
-                if probe_cost is None:
-                    probe_cost = stage_cost
-                x = self._probe(tier, probe_cost)
+                if kept_cost is None:
+                    kept_cost = stage_cost
+                x = self._probe(tier, kept_cost)
                 misses = 0 if x is not None else misses + 1
             if x is not None:
                 stage = Stage(tier.label, float(cost[cumulative] @ x[cumulative]), tier.best,
                               time.perf_counter() - t0, 0, skipped=True, probed=probed)
             else:
-                self._set_costs(probe_cost := stage_cost)
+                self._set_costs(kept_cost := stage_cost)
                 sol = self._run(keep=False, first_stage=not stages)
                 x = sol.x
                 stage = Stage(tier.label, sol.objective, float(cost[tier.cols] @ x[tier.cols]),
