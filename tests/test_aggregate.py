@@ -114,8 +114,8 @@ def test_new_weights_restart_from_their_coarse_optimum():
     stage from its own coarse optimum, not from the base's grants, and still ends at the full
     LP's optimum; a policy with the base's weights then takes back the base's kept cuts and
     starts from the best grants so far, with no coarse solve."""
-    from test_policies import TEACHING_POLICIES
-    weights = next(p for p in TEACHING_POLICIES if p and p.name == "weights")
+    from test_policies import TEACHING_BY_NAME
+    weights = TEACHING_BY_NAME["weights"]
     inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
     session = Session(inst, GRANTS)
     session.solve()
@@ -139,8 +139,7 @@ def test_the_coarse_optima_computed_are_those_the_policies_start_from(monkeypatc
     margin after the tiered policy with its weights starts from the best grants (that policy
     kept cuts under its costs), as does an export cap; a rebuilt model (new connection
     terms, then the base's again) starts from its own."""
-    from test_policies import TEACHING_POLICIES
-    named = {p.name: p for p in TEACHING_POLICIES if p}
+    from test_policies import TEACHING_BY_NAME as named
     mining_last = PolicySpec.model_validate(  # as the Norway `flexible_mining`'s tiers
         {"name": "mining_last", "tiers": [["*", "trade"], ["bitcoin_mining"]]})
     reserve = PolicySpec.model_validate({"name": "reserve", "reserve_margin": {"margin": 0.1}})

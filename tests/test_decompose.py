@@ -371,8 +371,8 @@ def test_a_rebuilt_model_starts_from_the_last_grants():
     point, and its first probe, are at the previous optimum's grants (by applicant), and it
     still reaches the full LP's optimum (without coarse starts, which come first:
     tests/test_aggregate.py)."""
-    from test_policies import TEACHING_POLICIES
-    terms = next(p for p in TEACHING_POLICIES if p and p.name == "terms")
+    from test_policies import TEACHING_BY_NAME
+    terms = TEACHING_BY_NAME["terms"]
     inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
     session = Session(inst, replace(GRANTS, coarse_periods_h=()))
     granted = session.solve().result.allocation.set_index("applicant")["granted_mw"]
@@ -441,8 +441,8 @@ def test_cuts_come_back_for_a_later_solve_with_the_same_costs():
     session = Session(inst, GRANTS)
     base = session.solve().result
     assert base.summary["solver"]["iterations"]["grant_points"] > 1
-    from test_policies import TEACHING_POLICIES
-    session.solve(next(p for p in TEACHING_POLICIES if p and p.name == "weights"))
+    from test_policies import TEACHING_BY_NAME
+    session.solve(TEACHING_BY_NAME["weights"])
     loose = PolicySpec.model_validate({"name": "loose", "export_cap_twh": 1e3})
     got = session.solve(loose).result
     assert got.summary["solver"]["iterations"]["grant_points"] == 1
@@ -501,8 +501,7 @@ def test_a_session_prices_by_devex_while_it_keeps_its_own_costs(options):
     own costs (its weights, no tiers: the base, then an export cap), HiGHS's choice from the
     first with new weights or tiers on, for good in a warm session, for that policy alone in
     a cold one; the policies' optima are the same either way."""
-    from test_policies import TEACHING_POLICIES
-    named = {p.name: p for p in TEACHING_POLICIES if p}
+    from test_policies import TEACHING_BY_NAME as named
     inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
 
     def pricing(session: Session) -> int:

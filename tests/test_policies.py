@@ -151,6 +151,8 @@ TEACHING_POLICIES = [
     policy(name="terms", classes={"bitcoin_mining": {"firm_share": 1.0}}),
     policy(name="reserve", reserve_margin={"margin": 0.1, "scope": "zone"}),
 ]
+TEACHING_BY_NAME = {p.name: p for p in TEACHING_POLICIES if p}
+"""The teaching policies by name (the base left out)."""
 
 
 @pytest.mark.parametrize("path", [WEEK, DAY])
