@@ -3,6 +3,10 @@ models/formulation.md writes the LP out with the same names."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pyomo.environ as pyo
 
 from planner.instance.instance import Instance
@@ -42,6 +46,24 @@ def build_model(inst: Instance) -> tuple[pyo.ConcreteModel, ModelIndex]:
     """The allocation LP of an instance, and the index it was built from."""
     ix = ModelIndex(inst)
     m = pyo.ConcreteModel(name=inst.name)
-    for family in FAMILIES:
-        family(m, ix)
+    with cyclic_gc_paused():
+        for family in FAMILIES:
+            family(m, ix)
     return m, ix
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off inside. A build makes millions of Pyomo objects
+    and next to no cyclic garbage, yet the allocations trigger full collections, each of which
+    walks every object made so far: on the Norway year 14 of them took 4.9 s of a 6.7 s build
+    (1.8 s without). The collector is back on after, as it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()  # every object to the oldest generation, unscanned until a full collection
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
