@@ -29,6 +29,7 @@ from planner.solve import (
     SolverOptions,
     add_rows,
     compile_lp,
+    one_blas_thread,
     run_highs,
     solve_staged,
     to_highs,
@@ -217,6 +218,7 @@ def _solve_lp(inst: Instance, m, ix: ModelIndex, lp: CompiledLP, options: Solver
         raise InfeasibleError(f"{exc}\n{iis_text(iis_members(h, m, lp))}") from None
 
 
+@one_blas_thread
 def solve(inst: Instance, options: SolverOptions | None = None,
           mps_path: str | Path | None = None, unserved: bool = True,
           max_size: int = MAX_MODEL_SIZE) -> Result:

@@ -39,7 +39,7 @@ import planner
 from planner.instance.aggregate import can_aggregate
 from planner.instance.instance import Instance
 from planner.policies import QUEUE, PolicySpec, apply_policy, tier_members
-from planner.solve import SolverOptions
+from planner.solve import SolverOptions, one_blas_thread
 
 if TYPE_CHECKING:
     from planner.api import CoarseModels
@@ -312,6 +312,7 @@ class CoarseStarts:
         self.close()
 
 
+@one_blas_thread
 def write_grants(base: Instance, options: SolverOptions, policies: list[PolicySpec | None],
                  out: TextIO) -> None:
     """The child's work: each policy's coarse grants as one JSON line on ``out``."""

@@ -60,6 +60,7 @@ from planner.solve import (
     SolverOptions,
     append_rows,
     compile_lp,
+    one_blas_thread,
     run_highs,
     set_pricing,
     solve_staged,
@@ -528,6 +529,7 @@ class Session:
                  for lo, up, cols, coefs in self.limit_specs]
         return all(_within(lower, upper, value) for lower, upper, value in rows)
 
+    @one_blas_thread
     def solve(self, policy: PolicySpec | None = None) -> PolicyRun:
         """The policy's optimal result (the base instance's with ``None``).
 
