@@ -236,8 +236,10 @@ class Session:
         """The last optimal solution, a candidate for skipping the next policy's tier stages."""
         self.limit_specs: list[tuple[float, float, np.ndarray, np.ndarray]] = []
         """(lower, upper, columns, coefficients) of the current policy's limit rows."""
-        self.fixed = np.zeros(0, dtype=np.int32)
-        """Columns the current policy's tier holds fix at a bound (restored by the next)."""
+        self.fixed = np.zeros(len(self.lp.cost), dtype=bool)
+        """Columns the current policy's tier holds fix at a bound (restored by the next), as a
+        mask: a set of indices took 1.2 s of `first_come_first_served`'s 31 s on the Norway
+        year to update."""
         self.tight = np.zeros(0, dtype=np.int32)
         """window_cap rows the current policy's tier holds make equalities (restored by the next)."""
         self.refined: set[tuple[int, int]] = set()
@@ -321,11 +323,11 @@ class Session:
     def _fix(self, cols: np.ndarray, value: np.ndarray) -> None:
         """Fix columns (distinct) at values, until the next policy."""
         self._set_bounds(cols, value, value)
-        self.fixed = np.union1d(self.fixed, cols).astype(np.int32)
+        self.fixed[cols] = True
 
     def _unfix(self, cols: np.ndarray) -> None:
         self._set_bounds(cols, self.lp.col_lower[cols], self.lp.col_upper[cols])
-        self.fixed = np.setdiff1d(self.fixed, cols).astype(np.int32)
+        self.fixed[cols] = False
 
     def _set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         idx = cols.astype(np.int32)
@@ -361,7 +363,7 @@ class Session:
         In the full LP, freed rows that a later solve has made basic are deleted then, which
         keeps the basis valid, so rows do not pile up. (The decomposition keeps them: a free
         row costs its subproblem nothing.)"""
-        self._unfix(self.fixed)
+        self._unfix(np.flatnonzero(self.fixed))
         self._loosen(self.tight)
         if self.dec is None:
             self._delete_stale_rows()
@@ -514,7 +516,7 @@ class Session:
     def _run_full(self) -> Solution:
         if not self.warm:
             self.highs.clearSolver()
-        if not self.solved and not self.fixed.size:  # staging would reset fixed grants
+        if not self.solved and not self.fixed.any():  # staging would reset fixed grants
             sol = solve_staged(self.highs, self.lp, grant_columns(self.model, self.lp), self.options)
         else:
             sol = run_highs(self.highs, self.lp)
@@ -720,7 +722,7 @@ class Session:
         tier is probed alone: a probe of all the tiers left, first (it fails on the Norway
         year), then one by one, took 32.1 s against 28.8–29.7 s."""
         rows = np.setdiff1d(tier.windows, self.tight)
-        fixed_before = self.fixed
+        fixed_before = self.fixed.copy()
         cuts = list(self.dec.feasibility) if self.dec is not None else []
         self._fix(tier.fixed, tier.fixed_x)
         self._tighten(rows)
@@ -732,7 +734,7 @@ class Session:
         except (InfeasibleError, UnboundedError, SolverLimitError, DecompositionFailed):
             return None
         finally:
-            self._unfix(np.setdiff1d(tier.fixed, fixed_before))
+            self._unfix(tier.fixed[~fixed_before[tier.fixed]])
             self._loosen(rows)
             if self.dec is not None:  # the LP is back to what they were made for
                 self.dec.restore_feasibility(cuts)

@@ -48,7 +48,9 @@ one_blas_thread = threadpool_limits.wrap(limits=1, user_api="blas")
 """Decorator: numpy's BLAS on one thread while the function runs. The planner's only BLAS
 calls are dot products of a few thousand to 600 000 terms (tier values, holds), where a second
 thread gains nothing, but OpenBLAS's worker then spins for a while after each, taking a core
-from HiGHS: on the Norway year compare used 5–9 CPU-s less with it on one thread."""
+from HiGHS (200 dot products of 17 520 terms, 2 ms apart, cost 0.42 CPU-s against 0.006 s on
+one thread). In compare on the Norway year the spinning worker held 1.7 % of the CPU samples,
+0.4 % with it."""
 
 
 @dataclass
@@ -462,10 +464,16 @@ def run_highs(h: highspy.Highs, lp: CompiledLP) -> Solution:
     sol = h.getSolution()
     return Solution(
         objective=float(info.objective_function_value),
-        x=np.asarray(sol.col_value), row_dual=np.asarray(sol.row_dual),
-        col_dual=np.asarray(sol.col_dual), lp=lp, status="optimal",
+        x=_array(sol.col_value), row_dual=_array(sol.row_dual),
+        col_dual=_array(sol.col_dual), lp=lp, status="optimal",
         solver=f"HiGHS {h.version()} ({h.getOptionValue('solver')[1]})",
         timings={"solve_s": elapsed},
         iterations={"simplex": int(info.simplex_iteration_count),
                     "ipm": int(info.ipm_iteration_count)},
     )
+
+
+def _array(values: list[float]) -> np.ndarray:
+    """A vector of HiGHS's solution (highspy gives a list) as an array: np.fromiter takes 2.8 ms
+    for the 615 000 columns of the Norway year, np.asarray 8.8 ms."""
+    return np.fromiter(values, dtype=float, count=len(values))
