@@ -156,14 +156,17 @@ def test_a_failed_probe_leaves_the_basis_it_started_from(monkeypatch):
     a probe there (proved infeasible after some simplex iterations) and one stopped at the
     iteration limit, each of which moved the basis, put HiGHS back at the requests' optimal
     basis, so solving the requests again takes no simplex iteration."""
-    moved = []
-    back_to = planner.decompose._back_to
+    moved = []  # whether each HiGHS run left the basis it started from
+    run = planner.decompose.run_highs
 
-    def spy(h: highspy.Highs, basis: highspy.HighsBasis) -> None:
-        moved.append(h.getBasis().col_status != basis.col_status)
-        back_to(h, basis)
+    def spy(h: highspy.Highs, lp):
+        before = h.getBasis()
+        try:
+            return run(h, lp)
+        finally:
+            moved.append(h.getBasis().col_status != before.col_status)
 
-    monkeypatch.setattr(planner.decompose, "_back_to", spy)
+    monkeypatch.setattr(planner.decompose, "run_highs", spy)
     inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
     m, _ = build_model(inst)
     lp = compile_lp(m)
@@ -181,6 +184,7 @@ def test_a_failed_probe_leaves_the_basis_it_started_from(monkeypatch):
 
     dec.start = lp.col_lower[dec.grants]  # the probe's grants
     before = dec.iterations
+    moved.clear()
     with pytest.raises(DecompositionFailed):
         dec.probe()
     assert dec.iterations > before  # the proof moved the basis
