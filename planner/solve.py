@@ -45,8 +45,8 @@ PRICING_OPTION = "simplex_dual_edge_weight_strategy"
 """HiGHS's option for the dual simplex pricing (``set_pricing``)."""
 
 one_blas_thread = threadpool_limits.wrap(limits=1, user_api="blas")
-"""Decorator: numpy's BLAS on one thread while the function runs. The planner's only BLAS
-calls are dot products of a few thousand to 600 000 terms (tier values, holds), where a second
+"""Decorator: numpy's BLAS on one thread while the function runs. The BLAS calls of a solve
+are dot products of a few thousand to 600 000 terms (tier values, holds), where a second
 thread gains nothing, but OpenBLAS's worker then spins for a while after each, taking a core
 from HiGHS (200 dot products of 17 520 terms, 2 ms apart, cost 0.42 CPU-s against 0.006 s on
 one thread). In compare on the Norway year the spinning worker held 1.7 % of the CPU samples,

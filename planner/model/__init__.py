@@ -58,7 +58,10 @@ def cyclic_gc_paused() -> Iterator[None]:
     and next to no cyclic garbage, yet the allocations trigger full collections, each of which
     walks every object made so far: on the Norway year 14 of them took 4.5 s of a 6.7 s build
     (1.8 s without). After, every object goes to the oldest generation, as the collections
-    would have put them, without walking them; the collector is back on as it was."""
+    would have put them, without walking them; the collector is back on as it was. (That move
+    does not count towards the next full collection, which may then come soon and walk the
+    model once: a year-long session makes it itself while its coarse optimum is computed,
+    planner/session.py.)"""
     enabled = gc.isenabled()
     gc.disable()
     try:
