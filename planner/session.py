@@ -722,7 +722,7 @@ class Session:
         tier is probed alone: a probe of all the tiers left, first (it fails on the Norway
         year), then one by one, took 32.1 s against 28.8–29.7 s."""
         rows = np.setdiff1d(tier.windows, self.tight)
-        fixed_before = self.fixed.copy()
+        cols = tier.fixed[~self.fixed[tier.fixed]]  # not fixed by an earlier tier
         cuts = list(self.dec.feasibility) if self.dec is not None else []
         self._fix(tier.fixed, tier.fixed_x)
         self._tighten(rows)
@@ -734,7 +734,7 @@ class Session:
         except (InfeasibleError, UnboundedError, SolverLimitError, DecompositionFailed):
             return None
         finally:
-            self._unfix(tier.fixed[~fixed_before[tier.fixed]])
+            self._unfix(cols)
             self._loosen(rows)
             if self.dec is not None:  # the LP is back to what they were made for
                 self.dec.restore_feasibility(cuts)
