@@ -200,6 +200,38 @@ def test_a_failed_probe_leaves_the_basis_it_started_from(monkeypatch):
     assert dec.iterations == before
 
 
+def test_a_probe_whose_bounds_cross_leaves_highs_alone(monkeypatch):
+    """The training campus's served MW fixed at 90 MW in its first hour (as a tier held at its
+    largest value fixes columns) while the probe's grants, the existing 0 MW, cap it at 0 MW: the
+    bounds cross before HiGHS runs, so the probe fails without a HiGHS run and does not set
+    HiGHS's basis back (a new factorisation for nothing); the requests' optimum is still
+    HiGHS's basis."""
+    set_bases = []
+    set_basis = highspy.Highs.setBasis
+
+    def spy(h: highspy.Highs, *args):
+        set_bases.append(args)
+        return set_basis(h, *args)
+
+    monkeypatch.setattr(highspy.Highs, "setBasis", spy)
+    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
+    m, ix = build_model(inst)
+    lp = compile_lp(m)
+    dec = GrantDecomposition(lp, grant_columns(m, lp), GRANTS)
+    requests = lp.col_upper[dec.grants]
+    dec.evaluate(requests)
+    optimal = dec.highs.getBasis()
+    first_hour = ix.applicant_columns(lp.col_slices)["Training campus"]["served_mw"][0]
+    lp.col_lower[first_hour] = lp.col_upper[first_hour] = 90.0
+    dec.start = lp.col_lower[dec.grants]
+    runs, iterations = dec.runs, dec.iterations
+    with pytest.raises(DecompositionFailed):
+        dec.probe()
+    assert (dec.runs, dec.iterations, set_bases) == (runs, iterations, [])
+    back = dec.highs.getBasis()
+    assert (back.col_status, back.row_status) == (optimal.col_status, optimal.row_status)
+
+
 def test_a_point_on_the_edge_without_a_solution_is_tried_just_inside(monkeypatch):
     """A point the master proposes that has no solution and that no cut separates (rounding at
     the edge of the cuts, as at a tier's largest feasible grant; simulated here for the first
