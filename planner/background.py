@@ -15,6 +15,7 @@ exactly). It builds each coarse model once for policies with the same connection
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import pickle
@@ -109,7 +110,7 @@ class Child:
         with os.fdopen(fd, "wb") as f:
             pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
         source = str(Path(planner.__file__).resolve().parents[1])
-        env = os.environ | {"PYTHONPATH": os.pathsep.join(
+        env = os.environ | {PARENT_VARIABLE: str(os.getpid()), "PYTHONPATH": os.pathsep.join(
             p for p in (source, os.environ.get("PYTHONPATH")) if p)}
         errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close)
         try:
@@ -130,6 +131,7 @@ class Child:
         raises) goes to a file, as a started child's. HiGHS's worker threads, which a copy
         would lack, are stopped first; its next solve starts them again."""
         highspy.Highs.resetGlobalScheduler(True)
+        parent = os.getpid()
         read, write = os.pipe()
         errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close)
         for stream in (sys.stdout, sys.stderr):  # or the copy writes what is buffered again
@@ -147,6 +149,7 @@ class Child:
         if pid == 0:  # the copy: never returns, and leaves this process's files and children
             code = 1
             try:
+                end_with_parent(parent)
                 os.nice(niceness)
                 os.close(read)
                 os.dup2(errors.fileno(), 2)
@@ -231,6 +234,29 @@ class Forked:
         self.stdout.close()
 
 
+PR_SET_PDEATHSIG = 1
+"""Linux's prctl option: the signal a process gets when the thread that made it ends."""
+
+PARENT_VARIABLE = "PLANNER_PARENT_PID"
+"""Environment variable that tells a started child the process it works for."""
+
+
+def end_with_parent(parent: int) -> None:
+    """In a child, on Linux: be killed when ``parent``, the process that made this one, ends,
+    and end now if it already has. A parent killed without cleaning up (``kill -9``, the
+    out-of-memory killer) otherwise leaves its children solving on, unseen, for as long as
+    their work takes. Linux signals the end of the thread that made the child, so a child made
+    by a thread that ends first ends with it and counts as failed (a second session's policies
+    are then solved in the parent, a coarse optimum goes unused). Elsewhere a no-op: a parent's
+    ``close`` stops its children."""
+    if not sys.platform.startswith("linux"):
+        return
+    with suppress(OSError, AttributeError):  # no C library to ask: as elsewhere
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it ended before the request took effect
+        os._exit(1)
+
+
 def protocol_output() -> TextIO:
     """In a child: its standard output, kept for the lines the parent reads, while file
     descriptor 1 is pointed at the error output, so that whatever else the child's libraries
@@ -242,7 +268,10 @@ def protocol_output() -> TextIO:
 
 
 def read_payload(input_path: str) -> object:
-    """A child's payload (``Child.start``), its file removed."""
+    """A started child's payload (``Child.start``), its file removed; the child ends with the
+    process that started it (``end_with_parent``)."""
+    if parent := os.environ.get(PARENT_VARIABLE):
+        end_with_parent(int(parent))
     with open(input_path, "rb") as f:
         payload = pickle.load(f)
     os.unlink(input_path)

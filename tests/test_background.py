@@ -29,9 +29,9 @@ WEIGHTS = PolicySpec.model_validate(
                                      "industry": {"weight_nok_per_mwh": 300}}})
 
 
-def _stdout_of(code: str) -> subprocess.CompletedProcess:
+def _stdout_of(code: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+                          check=check)
 
 
 def test_a_childs_protocol_lines_are_all_its_parent_reads():
@@ -188,3 +188,42 @@ def test_solve_and_session_from_the_child_keep_the_optimum(monkeypatch):
             assert session._coarse[0] is session._upcoming
             assert run.result.summary["timings_s"]["coarse_s"] > 0
             assert_same_optimum(Session(inst, DIRECT).solve(policy).result, run.result)
+
+
+def _running(pid: int) -> bool:
+    """Is the process there and not a zombie (ended, not yet waited for)?"""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not forks(), reason="fork and prctl are used on Linux only")
+def test_a_forked_child_ends_with_a_parent_killed_without_cleaning_up():
+    """A parent killed by SIGKILL (the out-of-memory killer, kill -9) closes no child: the
+    forked copy, which would sleep a minute, ends with it instead of solving on unseen."""
+    done = _stdout_of("import os, signal, time\nfrom planner.background import Child\n"
+                      "child = Child.fork(lambda out: time.sleep(60))\n"
+                      "print(child.process.pid, flush=True)\n"
+                      "os.kill(os.getpid(), signal.SIGKILL)", check=False)
+    assert done.returncode == -9
+    pid, deadline = int(done.stdout), time.monotonic() + 10
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(pid)
+
+
+@pytest.mark.skipif(not forks(), reason="prctl is used on Linux only")
+def test_a_started_child_whose_parent_has_ended_stops_at_once(tmp_path):
+    """A started child whose parent ended before the child asked to end with it (here: told
+    another process is its parent) ends with exit code 1, its payload unread."""
+    payload = tmp_path / "payload.pickle"
+    payload.write_bytes(b"not read")
+    done = subprocess.run(
+        [sys.executable, "-c", f"from planner.background import read_payload\n"
+                               f"read_payload({str(payload)!r})"],
+        capture_output=True, text=True,
+        env=os.environ | {planner.background.PARENT_VARIABLE: str(os.getppid())})  # not its parent
+    assert (done.returncode, done.stderr) == (1, "")
+    assert payload.exists()
