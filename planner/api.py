@@ -37,8 +37,16 @@ from planner.solve import (
     write_mps,
 )
 
-DECOMPOSE_MIN_HOURS = 2000
-"""With ``method="auto"``, LPs of at least this many hours are solved by grant decomposition."""
+DECOMPOSE_MIN_HOURS = 336
+"""With ``method="auto"``, LPs of at least this many hours are solved by grant decomposition.
+Measured on the Norway instance's first hours (benchmarks/method_threshold.py, session 20;
+the same objectives to 10⁻¹³ from 336 h), full LP against decomposition, ``planner.solve``:
+168 h 0.18 against 0.15 s, 336 h 0.43 against 0.25 s, 672 h 1.45 against 0.50 s, 1 344 h 4.3
+against 1.1 s, 1 848 h 10.1 against 1.5 s; compare of its 7 policies: 168 h 0.53 against
+0.94 s, 336 h 1.36 against 1.39 s, 672 h 7.0 against 2.6 s, 1 344 h 27.5 against 4.9 s,
+1 848 h 61.9 against 7.1 s. Below two weeks the decomposition gains little or loses (the
+teaching week, 6 applicants: 0.03 s direct against 0.06 s). It was 2 000 h until session 20,
+measured when the decomposition was slower."""
 
 
 def grant_columns(m, lp) -> np.ndarray:

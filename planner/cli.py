@@ -91,7 +91,7 @@ FORMATS_OPTION = click.option(
 @click.option("--method", type=click.Choice(["auto", "direct", "grants"]), default="auto",
               show_default=True, help="direct: HiGHS on the full LP; grants: decomposition on the "
               "grants (exact to a relative gap of 1e-9, models/formulation.md §12); auto: grants "
-              "for 2 000 hours or more.")
+              "for 336 hours (two weeks) or more.")
 @click.option("--no-unserved", is_flag=True,
               help="Forbid unserved energy: connected load must be served or the LP is infeasible "
                    "(the error then names the irreducible infeasible set).")

@@ -23,7 +23,7 @@ from test_properties import SETTINGS, instances, instances_with_small_reservoirs
 
 import planner
 import planner.decompose
-from planner.api import grant_columns
+from planner.api import DECOMPOSE_MIN_HOURS, grant_columns
 from planner.decompose import DecompositionFailed, GrantDecomposition, dual_bound
 from planner.model import build_model
 from planner.policies import PolicySpec, firm_supply_mw, load_policies
@@ -149,6 +149,21 @@ def test_infeasible_points_give_feasibility_cuts(tmp_path):
     assert result.allocation.set_index("applicant").loc["smelter", "granted_mw"] == \
         pytest.approx(10)
     assert result.summary["objective_nok"] == pytest.approx(-4_000)
+
+
+@pytest.mark.parametrize("hours", [DECOMPOSE_MIN_HOURS - 1, DECOMPOSE_MIN_HOURS])
+def test_auto_decomposes_from_its_threshold_with_the_full_lps_optimum(hours, tmp_path):
+    """``method="auto"`` solves the full LP below DECOMPOSE_MIN_HOURS and decomposes from it,
+    with the same optimum: the smelter (500 NOK/MWh) gets its whole request from a 100 NOK/MWh
+    plant with room for it, 40 MW × h × (500 − 100) − 50 MW × h × 100 NOK."""
+    spec = firm_load_without_energy() | {"time": {"start": "2030-01-01T00:00", "hours": hours}}
+    spec["supply"][0]["capacity_mw"] = 100
+    inst = planner.load_instance(write_instance(spec, tmp_path / "i.yaml"))
+    auto = planner.solve(inst)
+    assert ("decomposition" in auto.summary["solver"]["name"]) == (hours >= DECOMPOSE_MIN_HOURS)
+    assert auto.summary["objective_nok"] == pytest.approx(hours * (40 * 400 - 50 * 100), rel=1e-9)
+    assert auto.summary["objective_nok"] == pytest.approx(
+        planner.solve(inst, DIRECT).summary["objective_nok"], rel=1e-9)
 
 
 def test_a_failed_probe_leaves_the_basis_it_started_from(monkeypatch):
