@@ -71,6 +71,12 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
     return tuple(f for f in FORMATS if f in picked)
 
 
+METHOD_OPTION = click.option(
+    "--method", type=click.Choice(["auto", "direct", "grants"]), default="auto", show_default=True,
+    help="direct: HiGHS on the full LP (a sweep's breakpoints exact from its ranging); grants: "
+    "decomposition on the grants (exact to a relative gap of 1e-9, models/formulation.md §12; a "
+    "sweep's breakpoints between grid values); auto: grants for 336 hours (two weeks) or more.")
+
 FORMATS_OPTION = click.option(
     "--formats", default="csv,xlsx,html,md", show_default=True, callback=_formats,
     help="Comma-separated subset of: csv (the tables and summary.json), xlsx, html, md.")
@@ -88,10 +94,7 @@ FORMATS_OPTION = click.option(
               default=None, help="HiGHS LP algorithm (default: the planner's tuned choice).")
 @click.option("--staged", is_flag=True,
               help="Solve with grants fixed first, then the full LP from that basis.")
-@click.option("--method", type=click.Choice(["auto", "direct", "grants"]), default="auto",
-              show_default=True, help="direct: HiGHS on the full LP; grants: decomposition on the "
-              "grants (exact to a relative gap of 1e-9, models/formulation.md §12); auto: grants "
-              "for 336 hours (two weeks) or more.")
+@METHOD_OPTION
 @click.option("--no-unserved", is_flag=True,
               help="Forbid unserved energy: connected load must be served or the LP is infeasible "
                    "(the error then names the irreducible infeasible set).")
@@ -368,9 +371,10 @@ def compare(instance: Path, names: str | None, all_: bool, baseline: str | None,
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for sweep.csv, sweep_steps.csv and breakpoints.csv.")
 @click.option("--time-limit", type=click.FloatRange(min=0), help="HiGHS time limit per solve (s).")
+@METHOD_OPTION
 def sweep(instance: Path, what: str, start: float, stop: float, steps: int,
           policy_name: str | None, policy_file: Path | None, out: Path,
-          time_limit: float | None) -> None:
+          time_limit: float | None, method: str) -> None:
     """Sweep a weight or a limit of INSTANCE; report the allocation and its breakpoints."""
 
     def action() -> None:
@@ -388,7 +392,7 @@ def sweep(instance: Path, what: str, start: float, stop: float, steps: int,
         values = np.linspace(start, stop, steps)
         with click.progressbar(length=steps, label=f"sweeping {what}", file=sys.stderr,
                                item_show_func=lambda v: None if v is None else f"{v:g}") as bar:
-            result = run_sweep(inst, policy, what, values, _options(time_limit, None),
+            result = run_sweep(inst, policy, what, values, _options(time_limit, None, method=method),
                                progress=lambda v: bar.update(1, v))
         out.mkdir(parents=True, exist_ok=True)
         write_csv(result.allocation, out / "sweep.csv")

@@ -234,6 +234,8 @@ class Session:
         instance's own costs (``_set_pricing``)."""
         self.last_x: np.ndarray | None = None
         """The last optimal solution, a candidate for skipping the next policy's tier stages."""
+        self.last_row_dual: np.ndarray | None = None
+        """The row duals of the last optimal solve (NOK per unit of each row)."""
         self.limit_specs: list[tuple[float, float, np.ndarray, np.ndarray]] = []
         """(lower, upper, columns, coefficients) of the current policy's limit rows."""
         self.fixed = np.zeros(len(self.lp.cost), dtype=bool)
@@ -437,7 +439,7 @@ class Session:
         (tier or final), which may start from the coarse optimum (``_run_decomposed``)."""
         with whole_solve(self.options):
             sol = self._run_full() if self.dec is None else self._run_or_retry(keep, first_stage)
-        self.last_x = sol.x
+        self.last_x, self.last_row_dual = sol.x, sol.row_dual
         return sol
 
     def _run_or_retry(self, keep: bool, first_stage: bool) -> Solution:

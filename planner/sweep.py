@@ -5,15 +5,17 @@ WHAT is ``weight:NAME`` (a load class or an applicant), ``export_cap_twh``,
 Breakpoints are where the optimal allocation changes between steps. Where the LP's sensitivity
 information gives the exact range, it is used and marked ``exact``: HiGHS's cost ranging when
 the swept weight is the cost of a single column (a firm applicant without existing capacity:
-its grant), and its bound ranging of the cap or floor row. Elsewhere the breakpoint lies
-between two grid values (``grid``); more steps narrow it. An exact breakpoint is the first
+its grant), and its bound ranging of the cap or floor row. That ranging is of the full LP in
+HiGHS (``method="direct"``, the default below DECOMPOSE_MIN_HOURS); a sweep solved by grant
+decomposition has none, as a full-LP solve of the Norway year takes minutes. Elsewhere the
+breakpoint lies between two grid values (``grid``); more steps narrow it. An exact breakpoint is the first
 basis change after the lower value; should the interval hold more than one, more steps show them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
@@ -26,11 +28,14 @@ from planner.session import Session
 from planner.solve import SolverOptions
 
 LIMITS = ("export_cap_twh", "domestic_floor_twh", "reserve_margin")
-STEP_COLUMNS = ["value", "status", "objective_nok", "exports_twh", "imports_twh", "exact_low",
-                "exact_high", "note"]
+STEP_COLUMNS = ["value", "status", "objective_nok", "exports_twh", "imports_twh",
+                "limit_dual_nok_per_mwh", "exact_low", "exact_high", "note"]
 CHANGE_TOL = 1e-4
 """Granted MW or served MWh differing by more than this (relative to 1 or the value) counts as
 a change of the allocation."""
+DUAL_TOL = 1e-6
+"""A swept limit's dual (NOK per MWh) differing by more than this (relative to 1 or the value)
+counts as a change of the optimal basis."""
 
 
 @dataclass
@@ -43,6 +48,8 @@ class Sweep:
     it, if known; an infeasible value has its status, the reason in ``note`` and no figures."""
     breakpoints: pd.DataFrame
     """Between which values the allocation changes, and the exact value where known."""
+    ranged: bool = True
+    """Was HiGHS's ranging of the full LP at hand (not a grant decomposition)?"""
 
 
 def check_vary(inst: Instance, what: str) -> None:
@@ -91,8 +98,9 @@ def with_value(policy: PolicySpec | None, what: str, value: float, inst: Instanc
 
 
 def exact_range(session: Session, what: str, policy: PolicySpec) -> tuple[float, float]:
-    """The parameter range over which the last optimal basis stays optimal (nan if unknown)."""
-    if policy.tiers is not None:
+    """The parameter range over which the last optimal basis stays optimal (nan if unknown: no
+    full LP in HiGHS, or tiers)."""
+    if session.dec is not None or policy.tiers is not None:
         return np.nan, np.nan
     ok, ranging = session.highs.getRanging()
     if ok != ok.kOk:
@@ -117,14 +125,21 @@ def exact_range(session: Session, what: str, policy: PolicySpec) -> tuple[float,
             ranging.col_cost_up.value_[cols[0]] / coefs[0])
 
 
+def limit_dual(session: Session, what: str) -> float:
+    """The dual of the swept cap or floor row in the last solve: NOK of objective per MWh the
+    limit is relaxed (over the horizon; 0 where it does not bind; nan for other parameters)."""
+    row = session.limit_rows.get(what)
+    return np.nan if row is None else float(session.last_row_dual[row])
+
+
 def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarray,
           options: SolverOptions | None = None,
           progress: Callable[[float], None] | None = None) -> Sweep:
-    """Solve the policy at every value of the parameter, warm, in one session."""
+    """Solve the policy at every value of the parameter, warm, in one session (by the method
+    of ``options``: exact ranges need the full LP, module docstring)."""
     check_vary(inst, what)
     check_values(what, values)
-    # the exact ranges are HiGHS's ranging of the full LP
-    session = Session(inst, replace(options or SolverOptions(), method="direct"))
+    session = Session(inst, options or SolverOptions())
     tables, steps = [], []
     for value in values:
         p = with_value(policy, what, float(value), inst)
@@ -143,6 +158,7 @@ def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarr
             steps.append({"value": float(value), "status": "optimal", "note": "",
                           "objective_nok": run.result.summary["objective_nok"],
                           "exports_twh": kpis["exports_twh"], "imports_twh": kpis["imports_twh"],
+                          "limit_dual_nok_per_mwh": limit_dual(session, what),
                           "exact_low": lo, "exact_high": hi})
         if progress:
             progress(float(value))
@@ -151,12 +167,14 @@ def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarr
                               f"{values[-1]:g}; at the first: {steps[0]['note']}")
     allocation = pd.concat(tables, ignore_index=True)
     steps_df = pd.DataFrame(steps, columns=STEP_COLUMNS)
-    return Sweep(what, allocation, steps_df, _breakpoints(what, allocation, steps_df))
+    return Sweep(what, allocation, steps_df, _breakpoints(what, allocation, steps_df),
+                 ranged=session.dec is None)
 
 
 def _breakpoints(what: str, allocation: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     """Where consecutive steps differ: the allocation (weights), or the basis (limits: the
-    allocation is linear in a cap between basis changes, so every step differs), or whether
+    allocation is linear in a cap between basis changes, so every step differs; the exact range,
+    else a change of the limit's dual, which is constant between basis changes), or whether
     the LP has a solution at all (``change``: allocation, infeasible or feasible)."""
     values = steps["value"].to_numpy()
     grid = {v: g[["granted_mw", "served_mwh"]].to_numpy() for v, g in allocation.groupby("value")}
@@ -172,6 +190,9 @@ def _breakpoints(what: str, allocation: pd.DataFrame, steps: pd.DataFrame) -> pd
         a, b = grid[values[k]], grid[values[k + 1]]
         changed = not np.allclose(a, b, rtol=CHANGE_TOL, atol=CHANGE_TOL)
         lo, hi = steps.loc[k, "exact_low"], steps.loc[k, "exact_high"]
+        duals = steps.loc[k:k + 1, "limit_dual_nok_per_mwh"].to_numpy(dtype=float)
+        if not np.isnan(duals).any():  # it changes only with the basis (exact range: below)
+            changed |= not np.isclose(duals[0], duals[1], rtol=DUAL_TOL, atol=DUAL_TOL)
         exact = np.nan
         if not np.isnan(hi):
             inside = lo - 1e-9 <= values[k + 1] <= hi + 1e-9
@@ -210,6 +231,8 @@ def sweep_text(result: Sweep) -> str:
         lines.append("no breakpoint: the allocation is the same at every value")
     else:
         lines.append("breakpoints (exact: from HiGHS's ranging of the optimal basis; grid: between "
-                     "the two values)")
+                     "the two values)" if result.ranged else "breakpoints (grid: between the two "
+                     "values; solved by grant decomposition, which has no ranging: --method direct "
+                     "gives exact ones, slower)")
         lines.append(result.breakpoints.to_string(index=False))
     return "\n".join(lines)

@@ -460,6 +460,28 @@ def test_sweep_finds_the_export_cap_breakpoint(tmp_path):
     assert len(sweep) == 3 * 4
 
 
+def test_a_sweep_by_grant_decomposition_has_grid_breakpoints_only(tmp_path):
+    """The same export-cap sweep by grant decomposition (the default from 336 hours) gives the
+    same allocation at every value, and the same breakpoint between 0 and 0.05 TWh/yr, but
+    between grid values, where the cap's dual changes: the decomposition has no ranging of the
+    full LP, and says so. The dual is the export price, 400 NOK/MWh, while the cap binds (below
+    0.0438 TWh/yr), then 0, by either method."""
+    runs = {method: CliRunner().invoke(cli, [
+        "sweep", str(HAND), "--vary", "export_cap_twh", "--from", "0", "--to", "0.1", "--steps",
+        "3", "--method", method, "--out", str(tmp_path / method)]) for method in ("direct", "grants")}
+    assert all(res.exit_code == 0 for res in runs.values()), runs
+    direct, grants = (pd.read_csv(tmp_path / m / "sweep.csv") for m in ("direct", "grants"))
+    assert grants[["granted_mw", "served_mwh"]].to_numpy() == pytest.approx(
+        direct[["granted_mw", "served_mwh"]].to_numpy(), abs=1e-6)
+    breaks = pd.read_csv(tmp_path / "grants" / "breakpoints.csv")
+    assert breaks[["from_value", "to_value", "method"]].values.tolist() == [[0.0, 0.05, "grid"]]
+    assert "solved by grant decomposition, which has no ranging" in runs["grants"].output
+    assert "solved by grant decomposition" not in runs["direct"].output
+    for method in runs:
+        steps = pd.read_csv(tmp_path / method / "sweep_steps.csv")
+        assert steps["limit_dual_nok_per_mwh"].tolist() == pytest.approx([400, 0, 0], abs=1e-6)
+
+
 def test_sweep_records_the_values_where_no_allocation_exists(tmp_path):
     """The two-zone week serves 8.24 TWh/yr of domestic load at most (158 000 MWh over 168 h):
     floors of 12 TWh/yr and more are infeasible. They are recorded (status, reason) and the
