@@ -149,7 +149,8 @@ class Child:
         if pid == 0:  # the copy: never returns, and leaves this process's files and children
             code = 1
             try:
-                end_with_parent(parent)
+                if not end_with_parent(parent):
+                    raise ChildProcessError("the parent process ended before its copy started")
                 os.nice(niceness)
                 os.close(read)
                 os.dup2(errors.fileno(), 2)
@@ -241,20 +242,20 @@ PARENT_VARIABLE = "PLANNER_PARENT_PID"
 """Environment variable that tells a started child the process it works for."""
 
 
-def end_with_parent(parent: int) -> None:
-    """In a child, on Linux: be killed when ``parent``, the process that made this one, ends,
-    and end now if it already has. A parent killed without cleaning up (``kill -9``, the
-    out-of-memory killer) otherwise leaves its children solving on, unseen, for as long as
-    their work takes. Linux signals the end of the thread that made the child, so a child made
-    by a thread that ends first ends with it and counts as failed (a second session's policies
-    are then solved in the parent, a coarse optimum goes unused). Elsewhere a no-op: a parent's
-    ``close`` stops its children."""
+def end_with_parent(parent: int) -> bool:
+    """In a child, on Linux: be killed when ``parent``, the process that made this one, ends;
+    False if it already has (the caller then ends). A parent killed without cleaning up
+    (``kill -9``, the out-of-memory killer) otherwise leaves its children solving on, unseen,
+    for as long as their work takes. Linux signals the end of the thread that made the child,
+    so a child made by a thread that ends first ends with it and counts as failed (a second
+    session's policies are then solved in the parent, a coarse optimum goes unused).
+    Elsewhere (True) a no-op: a parent's ``close`` stops its children."""
     if not sys.platform.startswith("linux"):
-        return
+        return True
     with suppress(OSError, AttributeError):  # no C library to ask: as elsewhere
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # it ended before the request took effect
-        os._exit(1)
+        ctypes.CDLL(None, use_errno=True).prctl(ctypes.c_int(PR_SET_PDEATHSIG),
+                                                ctypes.c_ulong(signal.SIGKILL))
+    return os.getppid() == parent  # else it ended before the request took effect
 
 
 def protocol_output() -> TextIO:
@@ -270,8 +271,9 @@ def protocol_output() -> TextIO:
 def read_payload(input_path: str) -> object:
     """A started child's payload (``Child.start``), its file removed; the child ends with the
     process that started it (``end_with_parent``)."""
-    if parent := os.environ.get(PARENT_VARIABLE):
-        end_with_parent(int(parent))
+    if (parent := os.environ.get(PARENT_VARIABLE)) and not end_with_parent(int(parent)):
+        Path(input_path).unlink(missing_ok=True)
+        os._exit(1)
     with open(input_path, "rb") as f:
         payload = pickle.load(f)
     os.unlink(input_path)

@@ -75,7 +75,8 @@ METHOD_OPTION = click.option(
     "--method", type=click.Choice(["auto", "direct", "grants"]), default="auto", show_default=True,
     help="direct: HiGHS on the full LP (a sweep's breakpoints exact from its ranging); grants: "
     "decomposition on the grants (exact to a relative gap of 1e-9, models/formulation.md §12; a "
-    "sweep's breakpoints between grid values); auto: grants for 336 hours (two weeks) or more.")
+    "sweep's breakpoints between grid values); auto: grants for 336 hours (two weeks) or more "
+    "with a grant that may vary.")
 
 FORMATS_OPTION = click.option(
     "--formats", default="csv,xlsx,html,md", show_default=True, callback=_formats,

@@ -1,7 +1,7 @@
 """A built allocation LP, re-solved policy after policy from what the last solve learnt.
 
 The LP is held either in one HiGHS instance (the full LP) or, where ``planner.api.decomposes``
-says so (a year-long LP), in a grant decomposition (planner/decompose.py) whose subproblem is
+says so (from 336 hours), in a grant decomposition (planner/decompose.py) whose subproblem is
 one HiGHS instance; if the decomposition cannot prove an optimum, the session moves to the
 full LP with every edit made so far. A policy that changes only weights, limits or tiers is
 applied to the LP as a diff: new column costs, new rows for its limits and tier holds, and the
@@ -216,10 +216,11 @@ class Session:
             self.highs = to_highs(self.lp, self.options)
         else:
             start_at(self.dec, self.index, granted_mw)
-            # a year-long session lives long: one full collection now, while the coarse
-            # optimum is computed beside (0.9 s), and the collector walks the model again only
-            # once the oldest generation has grown by a quarter; without it, the first full
-            # collection came during compare's first_come_first_served (1.7 s)
+        if self.dec is not None and pays_off(inst):
+            # a long session lives long: one full collection now, while the coarse optimum is
+            # computed beside (0.9 s on the Norway year), and the collector walks the model
+            # again only once the oldest generation has grown by a quarter; without it, the
+            # first full collection came during compare's first_come_first_served (1.7 s)
             gc.collect()
         self.structure = structure_key(inst)
         self.built_weights = {a.name: a.weight_nok_per_mwh for a in inst.applicants}
@@ -235,7 +236,8 @@ class Session:
         self.last_x: np.ndarray | None = None
         """The last optimal solution, a candidate for skipping the next policy's tier stages."""
         self.last_row_dual: np.ndarray | None = None
-        """The row duals of the last optimal solve (NOK per unit of each row)."""
+        """The row duals of the last optimal solve (objective per unit of each row: NOK in a
+        policy's final stage)."""
         self.limit_specs: list[tuple[float, float, np.ndarray, np.ndarray]] = []
         """(lower, upper, columns, coefficients) of the current policy's limit rows."""
         self.fixed = np.zeros(len(self.lp.cost), dtype=bool)

@@ -6,9 +6,11 @@ Breakpoints are where the optimal allocation changes between steps. Where the LP
 information gives the exact range, it is used and marked ``exact``: HiGHS's cost ranging when
 the swept weight is the cost of a single column (a firm applicant without existing capacity:
 its grant), and its bound ranging of the cap or floor row. That ranging is of the full LP in
-HiGHS (``method="direct"``, the default below DECOMPOSE_MIN_HOURS); a sweep solved by grant
-decomposition has none, as a full-LP solve of the Norway year takes minutes. Elsewhere the
-breakpoint lies between two grid values (``grid``); more steps narrow it. An exact breakpoint is the first
+HiGHS (``method="direct"``, the default below DECOMPOSE_MIN_HOURS); a grant decomposition (the
+default from there: on the Norway year a sweep step takes about 20 s, against 110 s on the full
+LP) holds no such LP, and its cap or floor breakpoints come from the limit's dual, which changes
+only with the basis. Elsewhere the breakpoint lies between two grid values (``grid``); more
+steps narrow it. An exact breakpoint is the first
 basis change after the lower value; should the interval hold more than one, more steps show them.
 """
 
@@ -33,9 +35,10 @@ STEP_COLUMNS = ["value", "status", "objective_nok", "exports_twh", "imports_twh"
 CHANGE_TOL = 1e-4
 """Granted MW or served MWh differing by more than this (relative to 1 or the value) counts as
 a change of the allocation."""
-DUAL_TOL = 1e-6
-"""A swept limit's dual (NOK per MWh) differing by more than this (relative to 1 or the value)
-counts as a change of the optimal basis."""
+DUAL_TOL = 1e-4
+"""A swept limit's dual differing between two steps by more than this share of the sweep's
+largest |dual| (or of 1 NOK/MWh) counts as a change of the optimal basis. Loose: a decomposition's
+duals combine its points' duals and are proved to a gap of 1e-9, not a vertex's."""
 
 
 @dataclass
@@ -48,8 +51,8 @@ class Sweep:
     it, if known; an infeasible value has its status, the reason in ``note`` and no figures."""
     breakpoints: pd.DataFrame
     """Between which values the allocation changes, and the exact value where known."""
-    ranged: bool = True
-    """Was HiGHS's ranging of the full LP at hand (not a grant decomposition)?"""
+    exact_ranging: bool
+    """Did every solved step have HiGHS's ranging of the full LP (none by grant decomposition)?"""
 
 
 def check_vary(inst: Instance, what: str) -> None:
@@ -125,11 +128,15 @@ def exact_range(session: Session, what: str, policy: PolicySpec) -> tuple[float,
             ranging.col_cost_up.value_[cols[0]] / coefs[0])
 
 
-def limit_dual(session: Session, what: str) -> float:
+def limit_dual(session: Session, what: str, policy: PolicySpec) -> float:
     """The dual of the swept cap or floor row in the last solve: NOK of objective per MWh the
-    limit is relaxed (over the horizon; 0 where it does not bind; nan for other parameters)."""
+    limit is raised (MWh over the horizon; ≥ 0 for a cap, ≤ 0 for a floor, 0 where it does not
+    bind); nan for other parameters and for tiers (the final stage's, with the holds, is not
+    the policy's sensitivity)."""
     row = session.limit_rows.get(what)
-    return np.nan if row is None else float(session.last_row_dual[row])
+    if row is None or policy.tiers is not None:
+        return np.nan
+    return float(session.last_row_dual[row])
 
 
 def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarray,
@@ -139,15 +146,20 @@ def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarr
     of ``options``: exact ranges need the full LP, module docstring)."""
     check_vary(inst, what)
     check_values(what, values)
-    session = Session(inst, options or SolverOptions())
-    tables, steps = [], []
+    options = options or SolverOptions()
+    session = Session(inst, options)
+    tables, steps, decomposed = [], [], False
     for value in values:
         p = with_value(policy, what, float(value), inst)
+        was_decomposed = session.dec is not None
         try:
             run = session.solve(p)
         except InfeasibleError as exc:  # where a limit cannot hold: a finding, not a failure
             steps.append({"value": float(value), "status": "infeasible", "note": str(exc)})
+            if was_decomposed and session.dec is None:  # it proved that on the full LP
+                session = Session(inst, options)
         else:
+            decomposed |= session.dec is not None
             lo, hi = exact_range(session, what, p)
             alloc = run.result.allocation
             tables.append(pd.DataFrame({"parameter": what, "value": float(value),
@@ -158,7 +170,7 @@ def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarr
             steps.append({"value": float(value), "status": "optimal", "note": "",
                           "objective_nok": run.result.summary["objective_nok"],
                           "exports_twh": kpis["exports_twh"], "imports_twh": kpis["imports_twh"],
-                          "limit_dual_nok_per_mwh": limit_dual(session, what),
+                          "limit_dual_nok_per_mwh": limit_dual(session, what, p),
                           "exact_low": lo, "exact_high": hi})
         if progress:
             progress(float(value))
@@ -168,7 +180,7 @@ def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarr
     allocation = pd.concat(tables, ignore_index=True)
     steps_df = pd.DataFrame(steps, columns=STEP_COLUMNS)
     return Sweep(what, allocation, steps_df, _breakpoints(what, allocation, steps_df),
-                 ranged=session.dec is None)
+                 exact_ranging=not decomposed)
 
 
 def _breakpoints(what: str, allocation: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
@@ -178,6 +190,8 @@ def _breakpoints(what: str, allocation: pd.DataFrame, steps: pd.DataFrame) -> pd
     the LP has a solution at all (``change``: allocation, infeasible or feasible)."""
     values = steps["value"].to_numpy()
     grid = {v: g[["granted_mw", "served_mwh"]].to_numpy() for v, g in allocation.groupby("value")}
+    duals = steps["limit_dual_nok_per_mwh"].abs()
+    largest_dual = max(1.0, float(duals.max())) if duals.notna().any() else 1.0
     rows = []
     for k in range(len(values) - 1):
         if values[k] not in grid or values[k + 1] not in grid:
@@ -191,8 +205,8 @@ def _breakpoints(what: str, allocation: pd.DataFrame, steps: pd.DataFrame) -> pd
         changed = not np.allclose(a, b, rtol=CHANGE_TOL, atol=CHANGE_TOL)
         lo, hi = steps.loc[k, "exact_low"], steps.loc[k, "exact_high"]
         duals = steps.loc[k:k + 1, "limit_dual_nok_per_mwh"].to_numpy(dtype=float)
-        if not np.isnan(duals).any():  # it changes only with the basis (exact range: below)
-            changed |= not np.isclose(duals[0], duals[1], rtol=DUAL_TOL, atol=DUAL_TOL)
+        if not np.isnan(duals).any():  # constant within a basis, which the allocation is not
+            changed = abs(duals[1] - duals[0]) > DUAL_TOL * largest_dual
         exact = np.nan
         if not np.isnan(hi):
             inside = lo - 1e-9 <= values[k + 1] <= hi + 1e-9
@@ -231,7 +245,7 @@ def sweep_text(result: Sweep) -> str:
         lines.append("no breakpoint: the allocation is the same at every value")
     else:
         lines.append("breakpoints (exact: from HiGHS's ranging of the optimal basis; grid: between "
-                     "the two values)" if result.ranged else "breakpoints (grid: between the two "
+                     "the two values)" if result.exact_ranging else "breakpoints (grid: between the two "
                      "values; solved by grant decomposition, which has no ranging: --method direct "
                      "gives exact ones, slower)")
         lines.append(result.breakpoints.to_string(index=False))

@@ -482,6 +482,39 @@ def test_a_sweep_by_grant_decomposition_has_grid_breakpoints_only(tmp_path):
         assert steps["limit_dual_nok_per_mwh"].tolist() == pytest.approx([400, 0, 0], abs=1e-6)
 
 
+def test_a_decomposed_floor_sweep_within_one_basis_has_no_breakpoint(tmp_path):
+    """With every load but the homes worth 10 NOK/MWh on hand.yaml, a domestic floor of 0.49 to
+    0.53 TWh/yr binds within one basis (HiGHS's range: 0.4818–0.5475): the allocation moves with
+    the floor, its dual stays −190 NOK/MWh (a floor raised costs), and neither method reports
+    a breakpoint."""
+    (tmp_path / "low.yaml").write_text(
+        "policies:\n  - name: low\n    classes:\n"
+        + "".join(f"      {c}: {{weight_nok_per_mwh: 10}}\n"
+                  for c in ("industry", "bitcoin_mining", "hydrogen")), encoding="utf-8")
+    for method in ("direct", "grants"):
+        out = tmp_path / method
+        res = CliRunner().invoke(cli, [
+            "sweep", str(HAND), "--policy", "low", "--policy-file", str(tmp_path / "low.yaml"),
+            "--vary", "domestic_floor_twh", "--from", "0.49", "--to", "0.53", "--steps", "3",
+            "--method", method, "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        steps = pd.read_csv(out / "sweep_steps.csv")
+        assert steps["limit_dual_nok_per_mwh"].tolist() == pytest.approx([-190] * 3, abs=1e-6)
+        assert len(set(steps["objective_nok"].round(3))) == 3  # the floor binds at each
+        assert pd.read_csv(out / "breakpoints.csv").empty
+
+
+def test_an_infeasible_step_keeps_a_decomposed_sweep_decomposed():
+    """A floor no allocation meets, between two that hold: the step after it is still solved by
+    the decomposition (which proved the infeasibility on the full LP), not by the full LP."""
+    from planner.sweep import sweep
+
+    result = sweep(planner.load_instance(WEEK), None, "domestic_floor_twh",
+                   np.array([4.0, 12.0, 6.0]), SolverOptions(method="grants"))
+    assert result.steps["status"].tolist() == ["optimal", "infeasible", "optimal"]
+    assert result.steps["exact_low"].isna().all() and not result.exact_ranging
+
+
 def test_sweep_records_the_values_where_no_allocation_exists(tmp_path):
     """The two-zone week serves 8.24 TWh/yr of domestic load at most (158 000 MWh over 168 h):
     floors of 12 TWh/yr and more are infeasible. They are recorded (status, reason) and the
