@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import tempfile
 import time
-from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
 
+from results_file import append, run_facts
 from ruamel.yaml import YAML
 
 import planner
@@ -31,7 +29,6 @@ from planner.compare import compare
 from planner.policies import load_policies
 from planner.solve import SolverOptions
 
-HERE = Path(__file__).resolve().parent
 METHODS = ("direct", "grants")
 
 
@@ -94,14 +91,9 @@ def main() -> None:
         finally:
             shutil.rmtree(folder)
         record |= {"relative_objective_gap": largest_gap(*(record[m] for m in METHODS)),
-                   "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                   "machine": platform.machine(), "cpus": os.cpu_count(),
-                   "load_average": os.getloadavg()[0]}
+                   **run_facts()}
         print(json.dumps(record), flush=True)
-        results = HERE / "results"
-        results.mkdir(exist_ok=True)
-        with (results / "method_threshold.jsonl").open("a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        append("method_threshold", record)
 
 
 if __name__ == "__main__":

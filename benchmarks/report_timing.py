@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
+
+from results_file import append, run_facts
 
 from planner.report.render import FORMATS, REPORT_FILES, write_reports
 from planner.report.tables import read_saved
-
-HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
@@ -48,14 +45,9 @@ def main() -> None:
             if name is None:
                 shutil.rmtree(out)
                 out.mkdir()
-    record |= {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               "machine": platform.machine(), "cpus": os.cpu_count(),
-               "load_average": os.getloadavg()[0]}
+    record |= run_facts()
     print(json.dumps(record, indent=2))
-    results = HERE / "results"
-    results.mkdir(exist_ok=True)
-    with (results / "report_timing.jsonl").open("a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
+    append("report_timing", record)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import planner.decompose
 from planner.api import DECOMPOSE_MIN_HOURS, grant_columns
 from planner.decompose import DecompositionFailed, GrantDecomposition, dual_bound
 from planner.model import build_model
+from planner.model.index import ModelIndex
 from planner.policies import PolicySpec, firm_supply_mw, load_policies
 from planner.report.tables import ResultData, write_tables
 from planner.session import Session
@@ -166,6 +167,13 @@ def test_auto_decomposes_from_its_threshold_with_the_full_lps_optimum(hours, tmp
         planner.solve(inst, DIRECT).summary["objective_nok"], rel=1e-9)
 
 
+def week_decomposition() -> tuple[ModelIndex, CompiledLP, GrantDecomposition]:
+    """The two-zone week's model index, LP and grant decomposition (no point solved yet)."""
+    m, ix = build_model(planner.load_instance("instances/teaching/two-zones-week.yaml"))
+    lp = compile_lp(m)
+    return ix, lp, GrantDecomposition(lp, grant_columns(m, lp), GRANTS)
+
+
 def test_a_failed_probe_leaves_the_basis_it_started_from(monkeypatch):
     """With a hold on the served energy the requests reach, the existing MW leave no solution:
     a probe there (proved infeasible after some simplex iterations) and one stopped at the
@@ -182,10 +190,7 @@ def test_a_failed_probe_leaves_the_basis_it_started_from(monkeypatch):
             moved.append(h.getBasis().col_status != before.col_status)
 
     monkeypatch.setattr(planner.decompose, "run_highs", spy)
-    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
-    m, _ = build_model(inst)
-    lp = compile_lp(m)
-    dec = GrantDecomposition(lp, grant_columns(m, lp), GRANTS)
+    _, lp, dec = week_decomposition()
     requests = lp.col_upper[dec.grants]
     served = np.arange(lp.col_slices["served_mw"].start, lp.col_slices["served_mw"].stop)
     at_requests = dec.evaluate(requests).x[served].sum()
@@ -229,10 +234,7 @@ def test_a_probe_whose_bounds_cross_leaves_highs_alone(monkeypatch):
         return set_basis(h, *args)
 
     monkeypatch.setattr(highspy.Highs, "setBasis", spy)
-    inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
-    m, ix = build_model(inst)
-    lp = compile_lp(m)
-    dec = GrantDecomposition(lp, grant_columns(m, lp), GRANTS)
+    ix, lp, dec = week_decomposition()
     requests = lp.col_upper[dec.grants]
     dec.evaluate(requests)
     optimal = dec.highs.getBasis()
