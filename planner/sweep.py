@@ -10,8 +10,8 @@ HiGHS (``method="direct"``, the default below DECOMPOSE_MIN_HOURS); a grant deco
 default from there: on the Norway year a sweep step takes about 20 s, against 110 s on the full
 LP) holds no such LP, and its cap or floor breakpoints come from the limit's dual, which changes
 only with the basis. Elsewhere the breakpoint lies between two grid values (``grid``); more
-steps narrow it. An exact breakpoint is the first
-basis change after the lower value; should the interval hold more than one, more steps show them.
+steps narrow it. An exact breakpoint is the first basis change after the lower value; should
+the interval hold more than one, more steps show them.
 """
 
 from __future__ import annotations
@@ -190,8 +190,8 @@ def _breakpoints(what: str, allocation: pd.DataFrame, steps: pd.DataFrame) -> pd
     the LP has a solution at all (``change``: allocation, infeasible or feasible)."""
     values = steps["value"].to_numpy()
     grid = {v: g[["granted_mw", "served_mwh"]].to_numpy() for v, g in allocation.groupby("value")}
-    duals = steps["limit_dual_nok_per_mwh"].abs()
-    largest_dual = max(1.0, float(duals.max())) if duals.notna().any() else 1.0
+    every_dual = steps["limit_dual_nok_per_mwh"].abs()
+    largest_dual = max(1.0, float(every_dual.max())) if every_dual.notna().any() else 1.0
     rows = []
     for k in range(len(values) - 1):
         if values[k] not in grid or values[k + 1] not in grid:
@@ -227,6 +227,12 @@ def _breakpoints(what: str, allocation: pd.DataFrame, steps: pd.DataFrame) -> pd
                                        "applicants_changed"])
 
 
+RANGED_LEGEND = ("breakpoints (exact: from HiGHS's ranging of the optimal basis; grid: between "
+                 "the two values)")
+DECOMPOSED_LEGEND = ("breakpoints (grid: between the two values; solved by grant decomposition, "
+                     "which has no ranging: --method direct gives exact ones, slower)")
+
+
 def sweep_text(result: Sweep) -> str:
     """Served energy per class (MWh) at every value, then the breakpoints."""
     wide = result.allocation.pivot_table(index="value", columns="class", values="served_mwh",
@@ -244,9 +250,6 @@ def sweep_text(result: Sweep) -> str:
     if result.breakpoints.empty:
         lines.append("no breakpoint: the allocation is the same at every value")
     else:
-        lines.append("breakpoints (exact: from HiGHS's ranging of the optimal basis; grid: between "
-                     "the two values)" if result.exact_ranging else "breakpoints (grid: between the two "
-                     "values; solved by grant decomposition, which has no ranging: --method direct "
-                     "gives exact ones, slower)")
+        lines.append(RANGED_LEGEND if result.exact_ranging else DECOMPOSED_LEGEND)
         lines.append(result.breakpoints.to_string(index=False))
     return "\n".join(lines)
