@@ -294,7 +294,7 @@ def _split_key(key) -> tuple[str, int | None]:
     return str(key), None
 
 
-def _binding_frame(family: str, keys: list[tuple[str, int | None]], value: np.ndarray,
+def binding_frame(family: str, keys: list[tuple[str, int | None]], value: np.ndarray,
                    lower: np.ndarray, upper: np.ndarray, dual: np.ndarray) -> pd.DataFrame | None:
     """The binding members of one family (rows or bounds) as binding.csv rows, or None."""
     at_upper = np.abs(value - upper) <= np.abs(value - lower)
@@ -342,11 +342,11 @@ def binding_table(m: pyo.ConcreteModel, ix: ModelIndex, sol: Solution) -> pd.Dat
         sl = lp.row_slices[name] if comps is pyo.Constraint else lp.col_slices[name]
         keys = (_block_end_keys(ix, comp) if name == "storage_mwh"
                 else [_split_key(k) for k in comp])
-        frames.append(_binding_frame(name, keys, values[sl], lower[sl], upper[sl], duals[sl]))
+        frames.append(binding_frame(name, keys, values[sl], lower[sl], upper[sl], duals[sl]))
     if "storage_level" in lp.row_slices:
         sl = lp.row_slices["storage_level"]
         keys = [(owner, hour) for _, owner, hour in lp.added_row_keys()]
-        frames.append(_binding_frame("storage_mwh", keys, activity[sl], lp.row_lower[sl],
+        frames.append(binding_frame("storage_mwh", keys, activity[sl], lp.row_lower[sl],
                                      lp.row_upper[sl], sol.row_dual[sl]))
     frames = [f for f in frames if f is not None]
     columns = ["family", "entity", "index", "bound", "dual_nok_per_unit"]

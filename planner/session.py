@@ -22,9 +22,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import takewhile
+from typing import NamedTuple
 
 import highspy
 import numpy as np
+import pandas as pd
 
 from planner.api import (
     add_violated_rows,
@@ -54,7 +56,7 @@ from planner.policies import (
     tier_members,
 )
 from planner.report.run_record import record_run
-from planner.results import Result, build_result
+from planner.results import Result, binding_frame, build_result
 from planner.solve import (
     INF,
     Solution,
@@ -227,8 +229,6 @@ class Session:
         self.policy_rows: list[int] = []
         self.stale_rows: list[int] = []
         """Freed rows of earlier policies, deleted once a solve has made them basic."""
-        self.limit_rows: dict[str, int] = {}
-        """Row of the current policy's export cap or domestic floor, by policy field."""
         self.solved = False
         self.own_costs = True
         """Every policy solved on this LP so far (in a cold session: the current one) kept the
@@ -238,8 +238,8 @@ class Session:
         self.last_row_dual: np.ndarray | None = None
         """The row duals of the last optimal solve (objective per unit of each row: NOK in a
         policy's final stage)."""
-        self.limit_specs: list[tuple[float, float, np.ndarray, np.ndarray]] = []
-        """(lower, upper, columns, coefficients) of the current policy's limit rows."""
+        self.limit_specs: list[PolicyLimit] = []
+        """The current policy's limit rows."""
         self.fixed = np.zeros(len(self.lp.cost), dtype=bool)
         """Columns the current policy's tier holds fix at a bound (restored by the next), as a
         mask: a set of indices took 1.2 s of `first_come_first_served`'s 31 s on the Norway
@@ -377,7 +377,6 @@ class Session:
             if self.dec is None:
                 self.stale_rows += self.policy_rows
             self.policy_rows = []
-            self.limit_rows = {}
             self.limit_specs = []
 
     def _delete_stale_rows(self) -> None:
@@ -394,23 +393,41 @@ class Session:
             self.stale_rows = shift([r for r in self.stale_rows if r not in stale])
             self.policy_rows = shift(self.policy_rows)
 
-    def _add_limit(self, lower: float, upper: float, cols: np.ndarray, coefs: np.ndarray) -> None:
+    def _add_limit(self, entity: str, lower: float, upper: float, cols: np.ndarray,
+                   coefs: np.ndarray) -> None:
         self._add_row(lower, upper, cols, coefs)
-        self.limit_specs.append((lower, upper, cols, coefs))
+        self.limit_specs.append(PolicyLimit(entity, self.policy_rows[-1], lower, upper, cols, coefs))
+
+    @property
+    def limit_rows(self) -> dict[str, int]:
+        """Row of each of the current policy's limits, by ``PolicyLimit.entity``."""
+        return {limit.entity: limit.row for limit in self.limit_specs}
+
+    def _limit_binding(self, sol: Solution) -> pd.DataFrame | None:
+        """The current policy's limit rows that bind in ``sol``, as binding.csv rows (family
+        policy_limit; dual per MWh over the horizon for the export cap and domestic floor, per
+        MW of firm grant for a reserve margin; from the final stage, as the prices)."""
+        if not self.limit_specs:
+            return None
+        return binding_frame(
+            "policy_limit", [(limit.entity, None) for limit in self.limit_specs],
+            np.array([limit.coefs @ sol.x[limit.cols] for limit in self.limit_specs]),
+            np.array([limit.lower for limit in self.limit_specs]),
+            np.array([limit.upper for limit in self.limit_specs]),
+            sol.row_dual[[limit.row for limit in self.limit_specs]])
 
     def _add_limits(self, inst: Instance, policy: PolicySpec) -> None:
         """Rows for the policy's export cap, domestic floor and reserve margin."""
         if policy.export_cap_twh is not None:
             cols = self.trade_columns()
-            self._add_limit(-INF, per_horizon_mwh(inst, policy.export_cap_twh), cols,
-                          np.ones(len(cols)))
-            self.limit_rows["export_cap_twh"] = self.policy_rows[-1]
+            self._add_limit("export_cap_twh", -INF, per_horizon_mwh(inst, policy.export_cap_twh),
+                            cols, np.ones(len(cols)))
         if policy.domestic_floor_twh is not None:
             parts = [self.served_energy(a) for a in inst.applicants if a.load_class != "exports"]
             cols = np.concatenate([p[0] for p in parts])
             coefs = np.concatenate([p[1] for p in parts])
-            self._add_limit(per_horizon_mwh(inst, policy.domestic_floor_twh), INF, *_merge(cols, coefs))
-            self.limit_rows["domestic_floor_twh"] = self.policy_rows[-1]
+            self._add_limit("domestic_floor_twh", per_horizon_mwh(inst, policy.domestic_floor_twh),
+                            INF, *_merge(cols, coefs))
         if policy.reserve_margin is not None:
             rm = policy.reserve_margin
             for zone in (None,) if rm.scope == "system" else inst.zones:
@@ -428,7 +445,8 @@ class Session:
                 if apps:
                     cols = np.concatenate([self._cols[a.name]["granted_mw"] for a in apps])
                     coefs = np.array([(1 + rm.margin) * a.firm_share for a in apps])
-                    self._add_limit(-INF, capacity, cols, coefs)
+                    self._add_limit("reserve_margin" if zone is None else f"reserve_margin {zone}",
+                                    -INF, capacity, cols, coefs)
 
     # -- solving --------------------------------------------------------------------------
 
@@ -537,8 +555,8 @@ class Session:
         returned: row generation stops only when none is violated.)"""
         lp = self.lp
         rows = [(lp.row_lower, lp.row_upper, lp.matrix @ x), (lp.col_lower, lp.col_upper, x)]
-        rows += [(np.array([lo]), np.array([up]), np.array([coefs @ x[cols]]))
-                 for lo, up, cols, coefs in self.limit_specs]
+        rows += [(np.array([lim.lower]), np.array([lim.upper]), np.array([lim.coefs @ x[lim.cols]]))
+                 for lim in self.limit_specs]
         return all(_within(lower, upper, value) for lower, upper, value in rows)
 
     @one_blas_thread
@@ -581,6 +599,8 @@ class Session:
                    "coarse_s": self.coarse_s, "coarse_wait_s": self.coarse_wait_s}
         self.build_s = 0.0
         result = build_result(self.model, ModelIndex(inst), sol, timings)
+        if (limits := self._limit_binding(sol)) is not None:
+            result.binding = pd.concat([result.binding, limits], ignore_index=True)
         record_run(result.summary, self.options, {
             "name": policy.name if policy else None,
             "overrides": policy.model_dump(mode="json") if policy else None,
@@ -754,6 +774,18 @@ def _limits_text(policy: PolicySpec) -> str:
     if policy.reserve_margin is not None:
         parts.append(f"reserve margin {policy.reserve_margin.margin:.0%}")
     return ", ".join(parts) or "none"
+
+
+class PolicyLimit(NamedTuple):
+    """A row of a policy's limits, row ``row`` of the LP: lower ≤ coefs · x[cols] ≤ upper;
+    ``entity`` names it in binding.csv (the policy field, a reserve margin's zone)."""
+
+    entity: str
+    row: int
+    lower: float
+    upper: float
+    cols: np.ndarray
+    coefs: np.ndarray
 
 
 @dataclass

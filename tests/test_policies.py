@@ -515,6 +515,17 @@ def test_an_infeasible_step_keeps_a_decomposed_sweep_decomposed():
     assert result.steps["exact_low"].isna().all() and not result.exact_ranging
 
 
+def test_binding_lists_the_policys_limits_that_bind():
+    """hand.yaml exports 0.0438 TWh/yr at most: a cap of 0.02 binds, at the export price (each
+    MWh more exported earns 400 NOK), and is listed in binding.csv's rows; a cap of 1 does not."""
+    session = Session(planner.load_instance(HAND))
+    binding = [session.solve(PolicySpec.model_validate({"name": f"cap {cap}", "export_cap_twh": cap}))
+               .result.binding.query("family == 'policy_limit'") for cap in (0.02, 1.0)]
+    assert binding[0][["entity", "bound"]].values.tolist() == [["export_cap_twh", "upper"]]
+    assert binding[0]["dual_nok_per_unit"].tolist() == pytest.approx([400.0], rel=1e-9)
+    assert binding[1].empty
+
+
 def test_sweep_records_the_values_where_no_allocation_exists(tmp_path):
     """The two-zone week serves 8.24 TWh/yr of domestic load at most (158 000 MWh over 168 h):
     floors of 12 TWh/yr and more are infeasible. They are recorded (status, reason) and the
