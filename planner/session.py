@@ -406,7 +406,7 @@ class Session:
     def _limit_binding(self, sol: Solution) -> pd.DataFrame | None:
         """The current policy's limit rows that bind in ``sol``, as binding.csv rows (family
         policy_limit; dual per MWh over the horizon for the export cap and domestic floor, per
-        MW of firm grant for a reserve margin; from the final stage, as the prices)."""
+        MW of firm supply capacity for a reserve margin; from the final stage, as the prices)."""
         if not self.limit_specs:
             return None
         return binding_frame(
