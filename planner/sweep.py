@@ -29,7 +29,9 @@ from planner.policies import BASE, PolicySpec, per_horizon_mwh
 from planner.session import Session
 from planner.solve import SolverOptions
 
-LIMITS = ("export_cap_twh", "domestic_floor_twh", "reserve_margin")
+BOUND_LIMITS = ("export_cap_twh", "domestic_floor_twh")
+"""Limits swept as the bound of one row (a reserve margin is a row's coefficients)."""
+LIMITS = (*BOUND_LIMITS, "reserve_margin")
 STEP_COLUMNS = ["value", "status", "objective_nok", "exports_twh", "imports_twh",
                 "limit_dual_nok_per_mwh", "exact_low", "exact_high", "note"]
 CHANGE_TOL = 1e-4
@@ -109,7 +111,7 @@ def exact_range(session: Session, what: str, policy: PolicySpec) -> tuple[float,
     if ok != ok.kOk:
         return np.nan, np.nan
     inst = session.base
-    if what in ("export_cap_twh", "domestic_floor_twh"):
+    if what in BOUND_LIMITS:
         row = session.limit_rows[what]
         scale = per_horizon_mwh(inst, 1.0)
         if session.highs.getBasis().row_status[row] == highspy.HighsBasisStatus.kBasic:
@@ -131,12 +133,11 @@ def exact_range(session: Session, what: str, policy: PolicySpec) -> tuple[float,
 def limit_dual(session: Session, what: str, policy: PolicySpec) -> float:
     """The dual of the swept cap or floor row in the last solve: NOK of objective per MWh the
     limit is raised (MWh over the horizon; ≥ 0 for a cap, ≤ 0 for a floor, 0 where it does not
-    bind); nan for other parameters and for tiers (the final stage's, with the holds, is not
-    the policy's sensitivity)."""
-    row = session.limit_rows.get(what)
-    if row is None or policy.tiers is not None:
+    bind); nan for other parameters (a reserve margin's dual moves with the margin within a
+    basis) and for tiers (the final stage's, with the holds, is not the policy's sensitivity)."""
+    if what not in BOUND_LIMITS or policy.tiers is not None:
         return np.nan
-    return float(session.last_row_dual[row])
+    return float(session.last_row_dual[session.limit_rows[what]])
 
 
 def sweep(inst: Instance, policy: PolicySpec | None, what: str, values: np.ndarray,

@@ -515,6 +515,16 @@ def test_an_infeasible_step_keeps_a_decomposed_sweep_decomposed():
     assert result.steps["exact_low"].isna().all() and not result.exact_ranging
 
 
+def test_a_reserve_margin_sweep_has_no_limit_dual():
+    """A reserve margin is swept in its row's coefficients, not its bound: its dual moves within
+    one basis, so the sweep reports none and finds breakpoints from the allocation."""
+    from planner.sweep import sweep
+
+    result = sweep(planner.load_instance(WEEK), None, "reserve_margin", np.array([0.0, 0.05]))
+    assert result.steps["status"].tolist() == ["optimal", "optimal"]
+    assert result.steps["limit_dual_nok_per_mwh"].isna().all()
+
+
 def test_binding_lists_the_policys_limits_that_bind():
     """hand.yaml exports 0.0438 TWh/yr at most: a cap of 0.02 binds, at the export price (each
     MWh more exported earns 400 NOK), and is listed in binding.csv's rows; a cap of 1 does not."""
