@@ -28,6 +28,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from results_file import append  # noqa: E402
+
 import planner  # noqa: E402
 from planner.compare import compare, sessions  # noqa: E402
 from planner.policies import load_policies  # noqa: E402
@@ -100,8 +102,7 @@ def main() -> None:
         "largest_relative_objective_gap_warm_vs_cold": worst,
     }
     print(json.dumps(record, indent=2))
-    with (HERE / "results" / "compare_policies.jsonl").open("a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
+    append("compare_policies", record)
     if worst is not None and worst > 1e-6:
         sys.exit("warm and cold objectives differ")
 

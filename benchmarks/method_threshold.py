@@ -17,10 +17,10 @@ import argparse
 import json
 import shutil
 import tempfile
-import time
 from itertools import islice
 from pathlib import Path
 
+from compare_policies import timed
 from results_file import append, run_facts
 from ruamel.yaml import YAML
 
@@ -46,22 +46,17 @@ def cut(instance: Path, hours: int, folder: Path) -> Path:
     return path
 
 
-def timed(action) -> tuple[object, float]:
-    start = time.perf_counter()
-    return action(), time.perf_counter() - start
-
-
 def measure(inst, with_compare: bool) -> dict:
     """Seconds and objectives of each method (solve, and compare of every policy)."""
     record: dict = {}
     policies = list(load_policies(inst, None).values()) if with_compare else []
     for method in METHODS:
         options = SolverOptions(method=method)
-        result, seconds = timed(lambda: planner.solve(inst, options))  # noqa: B023
+        result, seconds, *_ = timed(lambda: planner.solve(inst, options))  # noqa: B023
         record[method] = {"solve_s": round(seconds, 3),
                           "objective_nok": result.summary["objective_nok"]}
         if policies:
-            comp, seconds = timed(lambda: compare(inst, policies, policies[0].name, options))  # noqa: B023
+            comp, seconds, *_ = timed(lambda: compare(inst, policies, policies[0].name, options))  # noqa: B023
             record[method] |= {"compare_s": round(seconds, 3), "policy_objectives_nok": {
                 r.policy: r.result.summary["objective_nok"] for r in comp.runs}}
     return record

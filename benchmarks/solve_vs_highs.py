@@ -32,6 +32,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from results_file import append
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -115,11 +117,8 @@ def main() -> None:
             print(f"ratio end-to-end / the faster HiGHS alone: {r['ratio_wall']:.2f} wall, "
                   f"{r['ratio_cpu']:.2f} CPU"
                   f" (load average {r['load_average_1min']:.1f}); targets ≤ 1.5 and < 60 s")
-    out = HERE / "results" / "solve_vs_highs.jsonl"
-    out.parent.mkdir(exist_ok=True)
-    with out.open("a") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+    for r in rows:
+        append("solve_vs_highs", r)
 
 
 if __name__ == "__main__":
