@@ -4,8 +4,13 @@
 policy's value, the baseline policy's value and the change. Sections: ``system`` (objective and
 its terms, value at the baseline's weights, exports, imports, unserved), ``class`` (granted MW,
 served, curtailed TWh and hours, unserved per load class), ``zone`` (granted MW, served TWh,
-mean and peak zonal price) and ``applicant`` (granted MW, served MWh, value at the baseline's
-weights, rank by served share; rank 1 is the best served, so a negative change is a move up).
+mean and peak zonal price), ``applicant`` (granted MW, served MWh, value at the baseline's
+weights, rank by served share; rank 1 is the best served, so a negative change is a move up)
+and ``limit`` (each of the policy's limits, binding or not: its level, the limit and its dual
+from the final stage, the objective gained per unit the limit is raised: TWh per year (pro
+rata for shorter horizons, as the policy states it) and NOK/MWh for an export cap or domestic
+floor; MW of (1 + margin) × firm demand granted against firm supply capacity, and NOK/MW, for
+a reserve margin).
 """
 
 from __future__ import annotations
@@ -24,12 +29,20 @@ from planner.background import forks, pays_off
 from planner.errors import InfeasibleError
 from planner.instance.instance import Instance
 from planner.parallel import NICENESS, Outcome, SessionProcess, ends_session, solve_in_turn
-from planner.policies import BASE, PolicySpec, apply_policy, name_of, structure_key
+from planner.policies import (
+    BASE,
+    HOURS_PER_YEAR,
+    PolicySpec,
+    apply_policy,
+    name_of,
+    structure_key,
+)
 from planner.report.columns import UNIT_SUFFIXES
 from planner.report.comparison import Comparison as ReportComparison
 from planner.report.render import clear_outputs
 from planner.report.run_record import run_record
 from planner.report.tables import ResultData, read_json_object, write_csv, write_json, write_tables
+from planner.results import BINDING_DUAL
 from planner.session import PolicyRun, Session, coarse_starts, cold_first_stage, starts_from
 from planner.solve import SolverOptions
 
@@ -220,8 +233,35 @@ def policy_metrics(run: PolicyRun, reference: Instance) -> pd.DataFrame:
     for zone, row in zone_trade.iterrows():
         rows += [("zone", zone, "exports_twh", "TWh", row["exports_mw"]),
                  ("zone", zone, "imports_twh", "TWh", row["imports_mw"])]
+    rows += _limit_rows(summary)
     frame = pd.DataFrame(rows, columns=[*KEYS, "value"])
     return pd.concat([frame, applicant_rows], ignore_index=True)
+
+
+def _limit_rows(summary: dict) -> list[tuple[str, str, str, str, float]]:
+    """The policy's limits (run record, ``Session._limit_record``): level, limit and dual; in
+    TWh per year (pro rata, as the policy states them) and NOK/MWh for energy, in MW and NOK/MW
+    for a reserve margin."""
+    rows = []
+    for lim in _limits(summary):
+        scale, unit, dual_unit = _limit_units(summary, lim)
+        size = unit.lower().replace("/", "_per_")
+        rows += [("limit", lim["entity"], f"level_{size}", unit, lim["level"] * scale),
+                 ("limit", lim["entity"], f"limit_{size}", unit, lim["limit"] * scale),
+                 ("limit", lim["entity"], f"dual_nok_per_{dual_unit.lower()}", f"NOK/{dual_unit}",
+                  lim["dual_nok_per_unit"])]
+    return rows
+
+
+def _limit_units(summary: dict, lim: dict) -> tuple[float, str, str]:
+    """(scale from the row's unit, unit shown, unit of the dual's denominator) of a limit."""
+    if lim["unit"] == "MWh":
+        return 1e-6 * HOURS_PER_YEAR / summary["hours"], "TWh/yr", "MWh"
+    return 1.0, "MW", "MW"
+
+
+def _limits(summary: dict) -> list[dict]:
+    return (summary.get("policy") or {}).get("limits") or []
 
 
 def priority_cost_in_prices(summary: dict) -> float:
@@ -392,9 +432,22 @@ def side_by_side(comp: Comparison) -> str:
     notes = [f"{name}: its prices carry the cost of tier holds, up to {cost:,.2f} NOK per NOK "
              "held (price = weight × (1 + cost) where a held tier's load is marginal; "
              "docs/policies.md, Zonal prices)" for name, cost in costs.items() if cost > 0]
+    notes += [_limit_note(r.policy, r.result.summary, lim) for r in comp.runs
+              for lim in _limits(r.result.summary)]
     notes += [f"{name}: infeasible, not compared: {why}" for name, why in comp.infeasible.items()]
     return "\n".join([f"baseline: {comp.baseline}",
                       wide.to_string(float_format=_figure), *notes])
+
+
+def _limit_note(policy: str, summary: dict, lim: dict) -> str:
+    """One line on a policy's limit: its level against the limit, and its dual where it binds."""
+    scale, unit, dual_unit = _limit_units(summary, lim)
+    where = f"{policy}: {lim['entity']} at {_figure(lim['level'] * scale)} {unit} " \
+            f"({'cap' if lim['sense'] == 'upper' else 'floor'} {_figure(lim['limit'] * scale)})"
+    if abs(lim["dual_nok_per_unit"]) <= BINDING_DUAL:
+        return f"{where}: not binding"
+    return f"{where}: binds, {abs(lim['dual_nok_per_unit']):,.2f} NOK of objective per " \
+           f"{dual_unit} it is {'raised' if lim['sense'] == 'upper' else 'lowered'}"
 
 
 def _figure(x: float) -> str:

@@ -403,18 +403,40 @@ class Session:
         """Row of each of the current policy's limits, by ``PolicyLimit.entity``."""
         return {limit.entity: limit.row for limit in self.limit_specs}
 
+    def _limit_state(self, sol: Solution) -> tuple[np.ndarray, np.ndarray]:
+        """Each of the current policy's limits in ``sol``: its level (coefs · x) and its row
+        dual (NOK the objective gains per unit the limit is raised: ≥ 0 for a cap, ≤ 0 for a
+        floor; from the final stage, as the prices)."""
+        specs = self.limit_specs
+        return (np.array([limit.coefs @ sol.x[limit.cols] for limit in specs]),
+                sol.row_dual[[limit.row for limit in specs]])
+
     def _limit_binding(self, sol: Solution) -> pd.DataFrame | None:
         """The current policy's limit rows that bind in ``sol``, as binding.csv rows (family
         policy_limit; dual per MWh over the horizon for the export cap and domestic floor, per
-        MW of firm supply capacity for a reserve margin; from the final stage, as the prices)."""
+        MW of firm supply capacity for a reserve margin)."""
         if not self.limit_specs:
             return None
+        level, dual = self._limit_state(sol)
         return binding_frame(
-            "policy_limit", [(limit.entity, None) for limit in self.limit_specs],
-            np.array([limit.coefs @ sol.x[limit.cols] for limit in self.limit_specs]),
+            "policy_limit", [(limit.entity, None) for limit in self.limit_specs], level,
             np.array([limit.lower for limit in self.limit_specs]),
-            np.array([limit.upper for limit in self.limit_specs]),
-            sol.row_dual[[limit.row for limit in self.limit_specs]])
+            np.array([limit.upper for limit in self.limit_specs]), dual)
+
+    def _limit_record(self, sol: Solution) -> list[dict]:
+        """The current policy's limits for the run record (summary.json), binding or not:
+        entity, unit (MWh over the horizon; MW of firm supply capacity for a reserve margin),
+        sense (upper: a cap, lower: a floor), limit, level and dual_nok_per_unit
+        (``_limit_state``)."""
+        if not self.limit_specs:
+            return []
+        level, dual = self._limit_state(sol)
+        return [{"entity": limit.entity,
+                 "unit": "MW" if limit.entity.startswith("reserve_margin") else "MWh",
+                 "sense": "upper" if limit.upper < INF else "lower",
+                 "limit": limit.upper if limit.upper < INF else limit.lower,
+                 "level": float(lv), "dual_nok_per_unit": float(d)}
+                for limit, lv, d in zip(self.limit_specs, level, dual, strict=True)]
 
     def _add_limits(self, inst: Instance, policy: PolicySpec) -> None:
         """Rows for the policy's export cap, domestic floor and reserve margin."""
@@ -607,6 +629,7 @@ class Session:
             "rebuilt": rebuilt,
             "tier_tolerance": policy.tier_tolerance if policy and policy.tiers else None,
             "stages": [_stage_record(s) for s in stages],
+            "limits": self._limit_record(sol),
         })
         timings["total_s"] = time.perf_counter() - start
         return PolicyRun(name_of(policy), result, stages, rebuilt)

@@ -29,7 +29,7 @@ import planner.parallel
 import planner.session
 from planner.background import forks
 from planner.cli import cli
-from planner.compare import run_policies, solve_order, split
+from planner.compare import compare, run_policies, solve_order, split
 from planner.parallel import SessionProcess, read_outcomes, write_outcomes
 from planner.policies import PolicySpec, firm_supply_mw, load_policies
 from planner.session import Session
@@ -534,6 +534,53 @@ def test_binding_lists_the_policys_limits_that_bind():
     assert binding[0][["entity", "bound"]].values.tolist() == [["export_cap_twh", "upper"]]
     assert binding[0]["dual_nok_per_unit"].tolist() == pytest.approx([400.0], rel=1e-9)
     assert binding[1].empty
+
+
+def test_compare_lists_every_limit_with_its_level_and_dual(tmp_path):
+    """comparison.csv's limit rows, binding or not, in the policy's own units: hand.yaml exports
+    0.0438 TWh/yr net at most (10 MWh in its 2 hours) and serves 0.7008 TWh/yr of domestic load
+    (307 MWh). A cap of 0.02 binds at the export price, 400 NOK/MWh; a cap of 1 and a floor of
+    0.1 have slack, dual 0. The terminal says which bind."""
+    path = tmp_path / "limits.yaml"
+    path.write_text("policies:\n  - {name: tight, export_cap_twh: 0.02}\n"
+                    "  - {name: loose, export_cap_twh: 1}\n"
+                    "  - {name: floor, domestic_floor_twh: 0.1}\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["compare", str(HAND), "--all", "--policy-file", str(path),
+                                   "--baseline", "base", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "out" / "comparison.csv").query("section == 'limit'")
+    got = {(r.policy, r.item, r.metric): r.value for r in table.itertuples()}
+    assert got == pytest.approx({
+        ("tight", "export_cap_twh", "level_twh_per_yr"): 0.02,
+        ("tight", "export_cap_twh", "limit_twh_per_yr"): 0.02,
+        ("tight", "export_cap_twh", "dual_nok_per_mwh"): 400.0,
+        ("loose", "export_cap_twh", "level_twh_per_yr"): 10 * 8760 / 2 / 1e6,
+        ("loose", "export_cap_twh", "limit_twh_per_yr"): 1.0,
+        ("loose", "export_cap_twh", "dual_nok_per_mwh"): 0.0,
+        ("floor", "domestic_floor_twh", "level_twh_per_yr"): 0.7008,
+        ("floor", "domestic_floor_twh", "limit_twh_per_yr"): 0.1,
+        ("floor", "domestic_floor_twh", "dual_nok_per_mwh"): 0.0}, rel=1e-9, abs=1e-9)
+    assert set(table["unit"]) == {"TWh/yr", "NOK/MWh"}
+    assert "tight: export_cap_twh at 0.0200 TWh/yr (cap 0.0200): binds, 400.00 NOK" in res.output
+    assert "loose: export_cap_twh at 0.0438 TWh/yr (cap 1.00): not binding" in res.output
+    summary = json.loads((tmp_path / "out" / "tight" / "summary.json").read_text())
+    assert summary["policy"]["limits"] == [pytest.approx({
+        "entity": "export_cap_twh", "unit": "MWh", "sense": "upper", "limit": 0.02e6 * 2 / 8760,
+        "level": 0.02e6 * 2 / 8760, "dual_nok_per_unit": 400.0})]
+
+
+def test_compare_lists_a_reserve_margin_in_mw():
+    """A reserve margin's row in comparison.csv: (1 + margin) × firm demand granted, recomputed
+    from the allocation, against the firm supply capacity, in MW, its dual in NOK/MW."""
+    inst = planner.load_instance(WEEK)
+    comparison = compare(inst, [None, policy(reserve_margin={"margin": 0.05})], "base")
+    rows = comparison.table.query("section == 'limit'").set_index("metric")
+    alloc = comparison.runs[1].result.allocation.set_index("applicant")
+    firm = sum(a.firm_share * alloc.loc[a.name, "granted_mw"] for a in inst.applicants)
+    assert rows.loc["level_mw", "value"] == pytest.approx(1.05 * firm, rel=1e-9)
+    assert rows.loc["limit_mw", "value"] == pytest.approx(firm_supply_mw(inst, None), rel=1e-12)
+    assert rows["unit"].tolist() == ["MW", "MW", "NOK/MW"]
+    assert rows["item"].unique().tolist() == ["reserve_margin"]
 
 
 def test_sweep_records_the_values_where_no_allocation_exists(tmp_path):
