@@ -62,6 +62,8 @@ def main() -> None:
     args = parser.parse_args()
     inst = planner.load_instance(args.instance)
     policies = list(load_policies(inst, args.policy_file).values())
+    if not policies:
+        sys.exit(f"{args.instance} has no policies to compare: give --policy-file")
     start = time.perf_counter()
     one, one_s, one_cpu_s, one_child_cpu_s = timed(lambda: planner.solve(inst))
     print(f"one solve: {one_s:.1f} s", file=sys.stderr, flush=True)
