@@ -350,7 +350,25 @@ def report_view(comp: Comparison, record: list[tuple[str, str]]) -> ReportCompar
     info = base.set_index("applicant")[["zone", "class"]]
     changes = changes.join(info, on="applicant")[["policy", "applicant", "zone", "class",
                                                   *REPORT_CHANGES.values()]]
-    return ReportComparison(kpis, changes, comp.baseline, record=record)
+    return ReportComparison(kpis, changes, comp.baseline, record=record, limits=limit_table(comp))
+
+
+def limit_table(comp: Comparison) -> pd.DataFrame:
+    """Every policy's limits, one row each, for the comparison report (``ReportComparison``)."""
+    rows = []
+    for run in comp.runs:
+        for lim in _limits(run.result.summary):
+            scale, unit, dual_unit = _limit_units(run.result.summary, lim)
+            rows.append({"policy": run.policy, "limit": lim["entity"],
+                         "kind": "cap" if lim["sense"] == "upper" else "floor",
+                         "level": lim["level"] * scale, "bound": lim["limit"] * scale,
+                         "unit": unit, "dual_per_unit_nok": lim["dual_nok_per_unit"],
+                         "per": dual_unit, "binds": _binds(lim)})
+    return pd.DataFrame(rows)
+
+
+def _binds(lim: dict) -> bool:
+    return abs(lim["dual_nok_per_unit"]) > BINDING_DUAL
 
 
 def _split_suffix(metric: str) -> tuple[str, str]:
@@ -444,7 +462,7 @@ def _limit_note(policy: str, summary: dict, lim: dict) -> str:
     scale, unit, dual_unit = _limit_units(summary, lim)
     where = f"{policy}: {lim['entity']} at {_figure(lim['level'] * scale)} {unit} " \
             f"({'cap' if lim['sense'] == 'upper' else 'floor'} {_figure(lim['limit'] * scale)})"
-    if abs(lim["dual_nok_per_unit"]) <= BINDING_DUAL:
+    if not _binds(lim):
         return f"{where}: not binding"
     return f"{where}: binds, {abs(lim['dual_nok_per_unit']):,.2f} NOK of objective per " \
            f"{dual_unit} it is {'raised' if lim['sense'] == 'upper' else 'lowered'}"

@@ -563,6 +563,10 @@ def test_compare_lists_every_limit_with_its_level_and_dual(tmp_path):
     assert set(table["unit"]) == {"TWh/yr", "NOK/MWh"}
     assert "tight: export_cap_twh at 0.0200 TWh/yr (cap 0.0200): binds, 400.00 NOK" in res.output
     assert "loose: export_cap_twh at 0.0438 TWh/yr (cap 1.00): not binding" in res.output
+    page = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "| tight | export_cap_twh | cap | 0.02 | 0.02 | TWh/yr | 400 | MWh | True |" in page
+    assert "| loose | export_cap_twh | cap | 0.0438 | 1 | TWh/yr | 0 | MWh | False |" in page
+    assert 'id="limits"' in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     summary = json.loads((tmp_path / "out" / "tight" / "summary.json").read_text())
     assert summary["policy"]["limits"] == [pytest.approx({
         "entity": "export_cap_twh", "unit": "MWh", "sense": "upper", "limit": 0.02e6 * 2 / 8760,

@@ -29,7 +29,11 @@ class Comparison:
 
     ``baseline``: the policy the changes are measured against (a row of ``kpis``).
     ``rank_by``: the ``changes`` column that orders winners and losers.
-    ``record``: (field, value) rows of the comparison's run record."""
+    ``record``: (field, value) rows of the comparison's run record.
+
+    ``limits``: one row per policy limit (``policy``, ``limit``, ``kind`` cap or floor,
+    ``level``, ``bound``, their ``unit``, ``dual_per_unit_nok``, ``binds``); None or empty:
+    no policy has limits."""
 
     kpis: pd.DataFrame
     changes: pd.DataFrame
@@ -37,6 +41,7 @@ class Comparison:
     rank_by: str = "value_change_nok"
     title: str = "Policy comparison"
     record: list[tuple[str, str]] = field(default_factory=list)
+    limits: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if "policy" not in self.kpis.columns or self.baseline not in set(self.kpis["policy"]):
@@ -101,7 +106,20 @@ def sections(comp: Comparison) -> list[html.Section]:
                                       split_unit("changes", comp.rank_by)[1] or ""))]
         if len(change.columns) else [],
         [html.table(d, "changes", caption=policy) for policy, d in winners_losers(comp).items()])
-    return [side, moved]
+    if not _has_limits(comp):
+        return [side, moved]
+    return [side, moved, html.Section("limits", "Policy limits", LIMITS_NOTE, [],
+                                      [html.table(comp.limits, "limits")])]
+
+
+LIMITS_NOTE = ("Each policy's export cap, domestic floor or reserve margin, binding or not: its "
+               "level, the limit, and its dual, the objective gained per unit the limit is "
+               "raised (NOK per MWh, or per MW of firm supply capacity; negative for a floor, 0 "
+               "where the limit has slack).")
+
+
+def _has_limits(comp: Comparison) -> bool:
+    return comp.limits is not None and not comp.limits.empty
 
 
 def page_html(comp: Comparison) -> str:
@@ -117,6 +135,9 @@ def page_markdown(comp: Comparison) -> str:
         blocks.append((f"Winners and losers: {markdown.md_text(policy)} against "
                        f"{markdown.md_text(comp.baseline)}",
                        markdown.md_table(html.table(d, "changes"))))
+    if _has_limits(comp):
+        blocks.append(("Policy limits", [markdown.md_text(LIMITS_NOTE), "",
+                                         *markdown.md_table(html.table(comp.limits, "limits"))]))
     return markdown.md_page(comp.title, f"{len(comp.kpis)} policies, baseline {comp.baseline}",
                             f"Changes are measured against {comp.baseline}.", blocks, comp.record)
 
@@ -126,4 +147,5 @@ def sheets(comp: Comparison) -> list[excel.Sheet]:
     summary = pd.DataFrame([("baseline", comp.baseline), ("policies", policies), *comp.record],
                            columns=["item", "value"])
     return [excel.Sheet("summary", summary), excel.Sheet("policies", comp.kpis, "kpis"),
-            excel.Sheet("changes", comp.changes, "changes")]
+            excel.Sheet("changes", comp.changes, "changes"),
+            *([excel.Sheet("limits", comp.limits, "limits")] if _has_limits(comp) else [])]
