@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import click
@@ -118,6 +119,7 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
 
     def action() -> None:
         from planner.api import solve as solve_instance
+        from planner.background import pays_off
         from planner.diagnose import MAX_MODEL_SIZE, unserved_summary
         from planner.explain import write_explanations
         from planner.instance.load import load_instance
@@ -166,12 +168,11 @@ def solve(instance: Path, out: Path, formats: tuple[str, ...], write_mps: Path |
                 for line in unserved_summary(result.instance, result.applicant_hours,
                                              explained):
                     click.echo(line)
-            if not no_verify:
-                _verify_folders([out], inst, quiet)
         elif not quiet:
             click.echo("no explanation or verification: both read the CSV tables "
                        "(add csv to --formats)")
-        write_reports(data, out, tuple(f for f in formats if f != "csv"))
+        _check_and_report(data, out, tuple(f for f in formats if f != "csv"),
+                          inst if tables and not no_verify else None, quiet, pays_off(inst))
         if not quiet:
             click.echo(f"results in {out}/ ({', '.join(formats)}; written in "
                        f"{time.perf_counter() - t1:.1f} s)")
@@ -190,25 +191,63 @@ def _precheck(inst, fatal: bool) -> None:
         click.echo(f"warning: {p}", err=True)
 
 
-def _verify_folders(folders: list[Path], inst, quiet: bool) -> None:
-    """Check and mark every written folder (planner/verify.py), then fail with exit code 7 if
-    any failed, naming each."""
+def _check_and_report(data, out: Path, formats: tuple[str, ...], inst, quiet: bool,
+                      parallel: bool) -> None:
+    """Check the folder's tables against ``inst`` (None: no check) and write the reports in
+    ``formats``, none of them if the check fails: with ``parallel`` the workbook in a forked
+    copy of this process beside the check and the other reports (planner/forkmap.py), removed
+    again if the check fails."""
     from planner.errors import VerificationError
-    from planner.verify import record, verify_folder
+    from planner.forkmap import map_forked
+    from planner.report.render import REPORT_FILES, write_reports
 
-    failed, line = [], ""
-    for folder in folders:
+    workbook = tuple(f for f in formats if f == "xlsx")
+
+    def checked_then_others() -> str | None:
+        line = _verified_line([out], inst) if inst is not None else None
+        write_reports(data, out, tuple(f for f in formats if f != "xlsx"))
+        return line
+
+    jobs = [checked_then_others, *([partial(write_reports, data, out, workbook)] if workbook
+                                   else [])]
+    try:
+        line = map_forked(lambda job: job(), jobs, parallel)[0]
+    except VerificationError:
+        (out / REPORT_FILES["xlsx"]).unlink(missing_ok=True)
+        raise
+    if line and not quiet:
+        click.echo(line)
+
+
+def _verify_folders(folders: list[Path], inst, quiet: bool, parallel: bool = False) -> None:
+    """Check and mark every written folder (``_verified_line``) and say so."""
+    line = _verified_line(folders, inst, parallel)
+    if not quiet:
+        click.echo(line)
+
+
+def _verified_line(folders: list[Path], inst, parallel: bool = False) -> str:
+    """Check and mark every written folder (planner/verify.py; ``parallel``: in forked copies
+    of this process, planner/forkmap.py) and return the line that says so; fail with exit code
+    7 if any failed, naming each."""
+    from planner.errors import VerificationError
+    from planner.forkmap import map_forked
+    from planner.verify import Verification, record, verify_folder
+
+    def check(folder: Path) -> Verification:
         v = verify_folder(folder, inst)
         record(folder, v)
-        line = v.line()
-        if not v.passed:
-            failed.append(f"{folder}: {line}\ndetails in {folder}/verification.json; "
-                          f"{folder} is marked {folder}/VERIFICATION_FAILED")
+        return v
+
+    checked = map_forked(check, folders, parallel)
+    failed = [f"{folder}: {v.line()}\ndetails in {folder}/verification.json; {folder} is "
+              f"marked {folder}/VERIFICATION_FAILED"
+              for folder, v in zip(folders, checked, strict=True) if not v.passed]
     if failed:
         raise VerificationError("\n".join(failed))
-    if not quiet:
-        click.echo(line if len(folders) == 1 else f"verified: every family holds in each of "
-                   f"the {len(folders)} folders (residuals in each verification.json)")
+    return checked[-1].line() if len(folders) == 1 else (
+        f"verified: every family holds in each of the {len(folders)} folders (residuals in "
+        "each verification.json)")
 
 
 @cli.command()
@@ -313,6 +352,7 @@ def compare(instance: Path, names: str | None, all_: bool, baseline: str | None,
     tables independently (as planner verify)."""
 
     def action() -> None:
+        from planner.background import pays_off
         from planner.compare import compare as compare_policies
         from planner.compare import (
             comparison_record,
@@ -348,7 +388,7 @@ def compare(instance: Path, names: str | None, all_: bool, baseline: str | None,
         render_comparison(report_view(comp, comparison_record(comp)), out, formats)
         click.echo(side_by_side(comp))
         if not no_verify:
-            _verify_folders([out / run.policy for run in comp.runs], inst, False)
+            _verify_folders([out / run.policy for run in comp.runs], inst, False, pays_off(inst))
         click.echo(f"results in {out}/ (comparison.csv, comparison.json, {', '.join(formats)}, "
                    "one folder per policy)")
         if comp.infeasible:  # the rest is compared and written; the exit code still says so

@@ -27,6 +27,7 @@ import pandas as pd
 
 from planner.background import forks, pays_off
 from planner.errors import InfeasibleError
+from planner.forkmap import map_forked
 from planner.instance.instance import Instance
 from planner.parallel import NICENESS, Outcome, SessionProcess, ends_session, solve_in_turn
 from planner.policies import (
@@ -380,7 +381,9 @@ def _split_suffix(metric: str) -> tuple[str, str]:
 
 
 def write_comparison(comp: Comparison, out: Path) -> list[Path]:
-    """Each policy's own tables in out/POLICY/, then comparison.csv and comparison.json."""
+    """Each policy's own tables in out/POLICY/ (on a large instance two folders at once, in
+    forked copies of this process: planner/forkmap.py), then comparison.csv and
+    comparison.json."""
     out.mkdir(parents=True, exist_ok=True)
     clear_outputs(out)
     solved = {run.policy for run in comp.runs}
@@ -389,10 +392,12 @@ def write_comparison(comp: Comparison, out: Path) -> list[Path]:
             clear_outputs(folder)
             if not any(folder.iterdir()):
                 folder.rmdir()
-    written: list[Path] = []
-    for run in comp.runs:
+    def folder(run: PolicyRun) -> list[Path]:
         clear_outputs(out / run.policy)
-        written += write_tables(ResultData.of(run.result), out / run.policy)
+        return write_tables(ResultData.of(run.result), out / run.policy)
+
+    large = bool(comp.runs) and pays_off(comp.runs[0].result.instance)
+    written = [path for paths in map_forked(folder, comp.runs, large) for path in paths]
     write_csv(comp.table, out / "comparison.csv")
     data = {
         "baseline": comp.baseline,

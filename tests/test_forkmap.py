@@ -1,0 +1,92 @@
+"""Work done at once in forked copies (planner/forkmap.py): the same results in the same order
+as done here, errors raised here, and the CLI's parallel paths (compare's folders and their
+check, solve's workbook beside its check) write what the sequential ones write."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from helpers import HAND, TEACHING, assert_no_traceback
+
+import planner.background
+import planner.verify
+from planner.background import forks
+from planner.cli import cli
+from planner.errors import InputError, Problem
+from planner.forkmap import map_forked
+
+WEEK = next(p for p in TEACHING if p.name == "two-zones-week.yaml")
+
+needs_fork = pytest.mark.skipif(not forks() or (os.cpu_count() or 1) < 2,
+                                reason="forked copies on Linux with two cores or more only")
+
+
+@needs_fork
+def test_forked_work_returns_in_order_from_other_processes():
+    parent = os.getpid()
+    out = map_forked(lambda k: (k * k, os.getpid()), list(range(5)))
+    assert [square for square, _ in out] == [0, 1, 4, 9, 16]
+    assert parent not in {pid for _, pid in out}
+    assert map_forked(lambda k: os.getpid(), [1, 2], parallel=False) == [parent, parent]
+
+
+@needs_fork
+def test_an_error_in_a_copy_is_raised_here_with_its_content():
+    problem = Problem("f.yaml", 3, 1, "field", "what to do")
+
+    def work(k: int) -> int:
+        if k == 2:
+            raise InputError([problem])
+        return k
+
+    with pytest.raises(InputError) as raised:
+        map_forked(work, [1, 2, 3])
+    assert raised.value.problems == [problem]
+
+
+@needs_fork
+def test_parallel_compare_and_solve_write_what_sequential_ones_write(tmp_path, monkeypatch):
+    """The same folders and files, the same tables, each folder checked."""
+    policies = tmp_path / "policies.yaml"
+    policies.write_text("policies:\n  - {name: capped, export_cap_twh: 0.5}\n"
+                        "  - {name: heavy, classes: {industry: {weight_nok_per_mwh: 1700}}}\n",
+                        encoding="utf-8")
+
+    def run(parallel: bool, name: str) -> list:
+        monkeypatch.setattr(planner.background, "pays_off", lambda inst: parallel)
+        out = tmp_path / name
+        compared = CliRunner().invoke(cli, ["compare", str(WEEK), "--all", "--policy-file",
+                                            str(policies), "--baseline", "base", "--out",
+                                            str(out / "compare")])
+        solved = CliRunner().invoke(cli, ["solve", str(WEEK), "--out", str(out / "solve")])
+        assert compared.exit_code == 0 and solved.exit_code == 0, compared.output + solved.output
+        assert "verified: every family holds in each of the" in compared.output
+        assert "verified: all" in solved.output
+        files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+        tables = [pd.read_csv(out / p) for p in files if p.suffix == ".csv"]
+        return [files, tables]
+
+    (files, tables), (files_seq, tables_seq) = run(True, "parallel"), run(False, "sequential")
+    assert files == files_seq and any(p.name == "report.xlsx" for p in files)
+    for got, want in zip(tables, tables_seq, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+
+
+@needs_fork
+def test_a_failed_check_beside_the_workbook_leaves_no_report(tmp_path, monkeypatch):
+    """Exit code 7, the folder marked failed, and neither the workbook written beside the check
+    nor the other reports."""
+    monkeypatch.setattr(planner.background, "pays_off", lambda inst: True)
+    strict = planner.verify.Tolerances(rounding=-1.0, relative=0.0, objective_relative=0.0)
+    real = planner.verify.verify_folder
+    monkeypatch.setattr(planner.verify, "verify_folder",
+                        lambda folder, inst=None, tol=None: real(folder, inst, strict))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["solve", str(HAND), "--out", str(out)])
+    assert res.exit_code == 7, res.output
+    assert_no_traceback(res.output)
+    assert (out / "VERIFICATION_FAILED").exists()
+    assert not {"report.xlsx", "report.html", "report.md"} & {p.name for p in out.iterdir()}
