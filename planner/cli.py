@@ -196,8 +196,7 @@ def _check_and_report(data, out: Path, formats: tuple[str, ...], inst, quiet: bo
     """Check the folder's tables against ``inst`` (None: no check) and write the reports in
     ``formats``, none of them if the check fails: with ``parallel`` the workbook in a forked
     copy of this process beside the check and the other reports (planner/forkmap.py), removed
-    again if the check fails."""
-    from planner.errors import VerificationError
+    again if the check fails or does not finish."""
     from planner.forkmap import map_forked
     from planner.report.render import REPORT_FILES, write_reports
 
@@ -212,7 +211,7 @@ def _check_and_report(data, out: Path, formats: tuple[str, ...], inst, quiet: bo
                                    else [])]
     try:
         line = map_forked(lambda job: job(), jobs, parallel)[0]
-    except VerificationError:
+    except BaseException:  # a failed or unfinished check: no report beside it
         (out / REPORT_FILES["xlsx"]).unlink(missing_ok=True)
         raise
     if line and not quiet:

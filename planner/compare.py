@@ -6,11 +6,12 @@ its terms, value at the baseline's weights, exports, imports, unserved), ``class
 served, curtailed TWh and hours, unserved per load class), ``zone`` (granted MW, served TWh,
 mean and peak zonal price), ``applicant`` (granted MW, served MWh, value at the baseline's
 weights, rank by served share; rank 1 is the best served, so a negative change is a move up)
-and ``limit`` (each of the policy's limits, binding or not: its level, the limit and its dual
-from the final stage, the objective gained per unit the limit is raised: TWh per year (pro
-rata for shorter horizons, as the policy states it) and NOK/MWh for an export cap or domestic
-floor; MW of (1 + margin) × firm demand granted against firm supply capacity, and NOK/MW, for
-a reserve margin).
+and ``limit`` (each of the policy's limits, binding or not: its level and the limit, in TWh per
+year, pro rata for shorter horizons, as the policy states it, for an export cap or domestic
+floor, in MW of (1 + margin) × firm demand granted against firm supply capacity for a reserve
+margin; and its dual from the final stage: the objective gained per MWh over the horizon, or
+per MW, the limit is raised). A limit row's baseline and change are empty where the baseline
+has no such limit.
 """
 
 from __future__ import annotations
@@ -241,8 +242,8 @@ def policy_metrics(run: PolicyRun, reference: Instance) -> pd.DataFrame:
 
 def _limit_rows(summary: dict) -> list[tuple[str, str, str, str, float]]:
     """The policy's limits (run record, ``Session._limit_record``): level, limit and dual; in
-    TWh per year (pro rata, as the policy states them) and NOK/MWh for energy, in MW and NOK/MW
-    for a reserve margin."""
+    TWh per year (pro rata, as the policy states them) and NOK per MWh over the horizon for
+    energy, in MW and NOK/MW for a reserve margin."""
     rows = []
     for lim in _limits(summary):
         scale, unit, dual_unit = _limit_units(summary, lim)
@@ -250,7 +251,7 @@ def _limit_rows(summary: dict) -> list[tuple[str, str, str, str, float]]:
         rows += [("limit", lim["entity"], f"level_{size}", unit, lim["level"] * scale),
                  ("limit", lim["entity"], f"limit_{size}", unit, lim["limit"] * scale),
                  ("limit", lim["entity"], f"dual_nok_per_{dual_unit.lower()}", f"NOK/{dual_unit}",
-                  lim["dual_nok_per_unit"])]
+                  lim["dual_nok_per_unit_raised"])]
     return rows
 
 
@@ -259,6 +260,15 @@ def _limit_units(summary: dict, lim: dict) -> tuple[float, str, str]:
     if lim["unit"] == "MWh":
         return 1e-6 * HOURS_PER_YEAR / summary["hours"], "TWh/yr", "MWh"
     return 1.0, "MW", "MW"
+
+
+def _kind(lim: dict) -> str:
+    return "cap" if lim["sense"] == "upper" else "floor"
+
+
+def _binds(lim: dict) -> bool:
+    """Does the limit bind: a dual beyond binding.csv's threshold (BINDING_DUAL)?"""
+    return abs(lim["dual_nok_per_unit_raised"]) > BINDING_DUAL
 
 
 def _limits(summary: dict) -> list[dict]:
@@ -361,15 +371,12 @@ def limit_table(comp: Comparison) -> pd.DataFrame:
         for lim in _limits(run.result.summary):
             scale, unit, dual_unit = _limit_units(run.result.summary, lim)
             rows.append({"policy": run.policy, "limit": lim["entity"],
-                         "kind": "cap" if lim["sense"] == "upper" else "floor",
+                         "kind": _kind(lim),
                          "level": lim["level"] * scale, "bound": lim["limit"] * scale,
-                         "unit": unit, "dual_per_unit_nok": lim["dual_nok_per_unit"],
+                         "unit": unit, "dual_per_unit_nok": lim["dual_nok_per_unit_raised"],
                          "per": dual_unit, "binds": _binds(lim)})
     return pd.DataFrame(rows)
 
-
-def _binds(lim: dict) -> bool:
-    return abs(lim["dual_nok_per_unit"]) > BINDING_DUAL
 
 
 def _split_suffix(metric: str) -> tuple[str, str]:
@@ -419,12 +426,18 @@ def _policy_folder(folder: Path) -> bool:
     return isinstance(policy, dict) and (policy.get("name") or BASE) == folder.name
 
 
+def _number(x: float) -> float | None:
+    """A value for JSON: None (null) for a missing one, as NaN is not JSON."""
+    return None if pd.isna(x) else float(x)
+
+
 def _nested(rows: pd.DataFrame) -> dict:
     """section → item → metric → {value, baseline, change, unit}."""
     out: dict = {}
     for r in rows.itertuples(index=False):
         out.setdefault(r.section, {}).setdefault(r.item, {})[r.metric] = {
-            "value": r.value, "baseline": r.baseline, "change": r.change, "unit": r.unit}
+            "value": _number(r.value), "baseline": _number(r.baseline),
+            "change": _number(r.change), "unit": r.unit}
     return out
 
 
@@ -466,11 +479,12 @@ def _limit_note(policy: str, summary: dict, lim: dict) -> str:
     """One line on a policy's limit: its level against the limit, and its dual where it binds."""
     scale, unit, dual_unit = _limit_units(summary, lim)
     where = f"{policy}: {lim['entity']} at {_figure(lim['level'] * scale)} {unit} " \
-            f"({'cap' if lim['sense'] == 'upper' else 'floor'} {_figure(lim['limit'] * scale)})"
+            f"({_kind(lim)} {_figure(lim['limit'] * scale)})"
     if not _binds(lim):
         return f"{where}: not binding"
-    return f"{where}: binds, {abs(lim['dual_nok_per_unit']):,.2f} NOK of objective per " \
-           f"{dual_unit} it is {'raised' if lim['sense'] == 'upper' else 'lowered'}"
+    over = " over the horizon" if dual_unit == "MWh" else ""
+    return f"{where}: binds, {abs(lim['dual_nok_per_unit_raised']):,.2f} NOK of objective per " \
+           f"{dual_unit}{over} it is {'raised' if lim['sense'] == 'upper' else 'lowered'}"
 
 
 def _figure(x: float) -> str:

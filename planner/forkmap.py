@@ -1,28 +1,32 @@
 """Independent pieces of work after a solve done at once in forked copies of this process: the
 result folders of `planner compare` (written, then checked) and `planner solve`'s workbook
-beside the check of its tables.
+beside the check of its tables and its other reports.
 
 Why: they are pure Python, one after the other on one core, while a machine with two has the
-second idle. On the Norway year compare spent about 9 s writing its seven folders and 6.5 s
-checking them, and `planner solve` 15.5 s writing report.xlsx after a 4 s check. A forked copy
-has the results already in memory (shared until written to), so nothing is pickled but each
-piece's small return value. Where this process cannot fork (``forks``), the pieces run here, in
-order.
+second idle. On the Norway year compare spent about 9 s writing its seven folders and 6.6 s
+checking them, and `planner solve` 15.5 s writing report.xlsx beside about 1 s of check and
+2 s of other reports. A forked copy has the results in memory already, so nothing is pickled
+but each piece's small return value (the objects are frozen out of the copies' garbage
+collection first, so that it does not copy the pages it would walk). Where this process cannot
+fork (``forks``), or the fork fails, the pieces run here, in order.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 import highspy
 
-from planner.background import forks
+from planner.background import end_with_parent, forks
 
 WORKERS = 2
 """Forked copies at most at once."""
@@ -39,7 +43,9 @@ def map_forked(work: Callable[[T], R], items: Sequence[T], parallel: bool = True
     """``[work(item) for item in items]``: in forked copies of this process, at most WORKERS
     at once, where ``parallel``, there are two items or more, the machine has two cores or more
     and this process can fork (``forks``); else here. ``work``'s return values come back
-    pickled; an exception it raises is raised here (the first in item order)."""
+    pickled; an exception it raises is raised here (the first in item order; items not started
+    by then are not done). If a copy cannot be made or dies (the out-of-memory killer), every
+    item is done again here, in order: ``work`` must be safe to repeat."""
     global _WORK
     if not (parallel and len(items) > 1 and (os.cpu_count() or 1) > 1 and forks()):
         return [work(item) for item in items]
@@ -48,14 +54,44 @@ def map_forked(work: Callable[[T], R], items: Sequence[T], parallel: bool = True
         if stream is not None:
             stream.flush()
     _WORK = (work, items)
+    gc.freeze()
     try:
         with warnings.catch_warnings():  # Python ≥ 3.12 warns of any thread at a fork, also
             warnings.simplefilter("ignore", DeprecationWarning)  # idle native ones (OpenBLAS's)
-            with ProcessPoolExecutor(min(WORKERS, len(items)),
-                                     mp_context=multiprocessing.get_context("fork")) as pool:
-                return list(pool.map(_run, range(len(items))))
+            pool = ProcessPoolExecutor(min(WORKERS, len(items)),
+                                       mp_context=multiprocessing.get_context("fork"),
+                                       initializer=_start_copy, initargs=(os.getpid(),))
+            try:
+                futures = [pool.submit(_run, k) for k in range(len(items))]
+                return [_result(future, pool) for future in futures]
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    except (OSError, BrokenProcessPool):  # no copy could be made, or one died
+        return [work(item) for item in items]
     finally:
         _WORK = None
+        gc.unfreeze()
+
+
+def _result(future: Future, pool: ProcessPoolExecutor) -> object:
+    """The item's return value; on its error, the items not started are dropped first."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+
+
+def _start_copy(parent: int) -> None:
+    """In a copy: end with this process (``end_with_parent``), and at Ctrl-C (which the whole
+    terminal's process group gets) end at once, without a traceback: this process reports it
+    (unless it ignores Ctrl-C, as a command started in the background does: so does the copy)."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if not end_with_parent(parent):
+        os._exit(1)
 
 
 def _run(k: int) -> object:

@@ -393,10 +393,11 @@ class Session:
             self.stale_rows = shift([r for r in self.stale_rows if r not in stale])
             self.policy_rows = shift(self.policy_rows)
 
-    def _add_limit(self, entity: str, lower: float, upper: float, cols: np.ndarray,
+    def _add_limit(self, entity: str, unit: str, lower: float, upper: float, cols: np.ndarray,
                    coefs: np.ndarray) -> None:
         self._add_row(lower, upper, cols, coefs)
-        self.limit_specs.append(PolicyLimit(entity, self.policy_rows[-1], lower, upper, cols, coefs))
+        self.limit_specs.append(PolicyLimit(entity, unit, self.policy_rows[-1], lower, upper, cols,
+                                            coefs))
 
     @property
     def limit_rows(self) -> dict[str, int]:
@@ -425,31 +426,31 @@ class Session:
 
     def _limit_record(self, sol: Solution) -> list[dict]:
         """The current policy's limits for the run record (summary.json), binding or not:
-        entity, unit (MWh over the horizon; MW of firm supply capacity for a reserve margin),
-        sense (upper: a cap, lower: a floor), limit, level and dual_nok_per_unit
-        (``_limit_state``)."""
+        entity, unit (of the row: MWh over the horizon, or MW), sense (upper: a cap, lower: a
+        floor), limit, level and dual_nok_per_unit_raised (``_limit_state``: negative for a
+        binding floor, unlike binding.csv's dual per unit relaxed)."""
         if not self.limit_specs:
             return []
         level, dual = self._limit_state(sol)
-        return [{"entity": limit.entity,
-                 "unit": "MW" if limit.entity.startswith("reserve_margin") else "MWh",
+        return [{"entity": limit.entity, "unit": limit.unit,
                  "sense": "upper" if limit.upper < INF else "lower",
                  "limit": limit.upper if limit.upper < INF else limit.lower,
-                 "level": float(lv), "dual_nok_per_unit": float(d)}
+                 "level": float(lv), "dual_nok_per_unit_raised": float(d)}
                 for limit, lv, d in zip(self.limit_specs, level, dual, strict=True)]
 
     def _add_limits(self, inst: Instance, policy: PolicySpec) -> None:
         """Rows for the policy's export cap, domestic floor and reserve margin."""
         if policy.export_cap_twh is not None:
             cols = self.trade_columns()
-            self._add_limit("export_cap_twh", -INF, per_horizon_mwh(inst, policy.export_cap_twh),
-                            cols, np.ones(len(cols)))
+            self._add_limit("export_cap_twh", "MWh", -INF,
+                            per_horizon_mwh(inst, policy.export_cap_twh), cols, np.ones(len(cols)))
         if policy.domestic_floor_twh is not None:
             parts = [self.served_energy(a) for a in inst.applicants if a.load_class != "exports"]
             cols = np.concatenate([p[0] for p in parts])
             coefs = np.concatenate([p[1] for p in parts])
-            self._add_limit("domestic_floor_twh", per_horizon_mwh(inst, policy.domestic_floor_twh),
-                            INF, *_merge(cols, coefs))
+            self._add_limit("domestic_floor_twh", "MWh",
+                            per_horizon_mwh(inst, policy.domestic_floor_twh), INF,
+                            *_merge(cols, coefs))
         if policy.reserve_margin is not None:
             rm = policy.reserve_margin
             for zone in (None,) if rm.scope == "system" else inst.zones:
@@ -468,7 +469,7 @@ class Session:
                     cols = np.concatenate([self._cols[a.name]["granted_mw"] for a in apps])
                     coefs = np.array([(1 + rm.margin) * a.firm_share for a in apps])
                     self._add_limit("reserve_margin" if zone is None else f"reserve_margin {zone}",
-                                    -INF, capacity, cols, coefs)
+                                    "MW", -INF, capacity, cols, coefs)
 
     # -- solving --------------------------------------------------------------------------
 
@@ -801,9 +802,12 @@ def _limits_text(policy: PolicySpec) -> str:
 
 class PolicyLimit(NamedTuple):
     """A row of a policy's limits, row ``row`` of the LP: lower ≤ coefs · x[cols] ≤ upper;
-    ``entity`` names it in binding.csv (the policy field, a reserve margin's zone)."""
+    ``entity`` names it in binding.csv (the policy field, a reserve margin's zone); ``unit``
+    is the row's: MWh over the horizon (an export cap, a domestic floor) or MW (a reserve
+    margin: (1 + margin) × firm demand granted against firm supply capacity)."""
 
     entity: str
+    unit: str
     row: int
     lower: float
     upper: float

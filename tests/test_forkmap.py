@@ -5,6 +5,7 @@ check, solve's workbook beside its check) write what the sequential ones write."
 from __future__ import annotations
 
 import os
+import sys
 
 import pandas as pd
 import pytest
@@ -12,11 +13,14 @@ from click.testing import CliRunner
 from helpers import HAND, TEACHING, assert_no_traceback
 
 import planner.background
+import planner.forkmap
 import planner.verify
 from planner.background import forks
 from planner.cli import cli
 from planner.errors import InputError, Problem
 from planner.forkmap import map_forked
+
+COMPARE = sys.modules["planner.compare"]  # planner.compare is also the function
 
 WEEK = next(p for p in TEACHING if p.name == "two-zones-week.yaml")
 
@@ -48,19 +52,45 @@ def test_an_error_in_a_copy_is_raised_here_with_its_content():
 
 
 @needs_fork
+def test_work_is_redone_here_when_a_copy_dies():
+    """A copy killed mid-work (as by the out-of-memory killer) breaks the pool: every item is
+    done again in this process, in order."""
+    parent = os.getpid()
+
+    def work(k: int) -> tuple[int, bool]:
+        if os.getpid() != parent and k == 1:
+            os._exit(9)
+        return k, os.getpid() == parent
+
+    assert map_forked(work, [0, 1, 2]) == [(0, True), (1, True), (2, True)]
+
+
+@needs_fork
 def test_parallel_compare_and_solve_write_what_sequential_ones_write(tmp_path, monkeypatch):
-    """The same folders and files, the same tables, each folder checked."""
+    """The same folders and files, the same tables, each folder checked (one session solves in
+    both, as pays_off also decides compare's sessions)."""
     policies = tmp_path / "policies.yaml"
     policies.write_text("policies:\n  - {name: capped, export_cap_twh: 0.5}\n"
                         "  - {name: heavy, classes: {industry: {weight_nok_per_mwh: 1700}}}\n",
                         encoding="utf-8")
 
+    real = planner.forkmap.map_forked
+    calls: list[tuple[int, bool]] = []
+
+    def spy(work, items, parallel=True):
+        calls.append((len(items), parallel))
+        return real(work, items, parallel)
+
+    monkeypatch.setattr(planner.forkmap, "map_forked", spy)
+    monkeypatch.setattr(COMPARE, "map_forked", spy)
+
     def run(parallel: bool, name: str) -> list:
-        monkeypatch.setattr(planner.background, "pays_off", lambda inst: parallel)
+        for module in (planner.background, COMPARE):
+            monkeypatch.setattr(module, "pays_off", lambda inst: parallel)
         out = tmp_path / name
         compared = CliRunner().invoke(cli, ["compare", str(WEEK), "--all", "--policy-file",
-                                            str(policies), "--baseline", "base", "--out",
-                                            str(out / "compare")])
+                                            str(policies), "--baseline", "base", "--jobs", "1",
+                                            "--out", str(out / "compare")])
         solved = CliRunner().invoke(cli, ["solve", str(WEEK), "--out", str(out / "solve")])
         assert compared.exit_code == 0 and solved.exit_code == 0, compared.output + solved.output
         assert "verified: every family holds in each of the" in compared.output
@@ -69,7 +99,11 @@ def test_parallel_compare_and_solve_write_what_sequential_ones_write(tmp_path, m
         tables = [pd.read_csv(out / p) for p in files if p.suffix == ".csv"]
         return [files, tables]
 
-    (files, tables), (files_seq, tables_seq) = run(True, "parallel"), run(False, "sequential")
+    (files, tables) = run(True, "parallel")
+    # compare: 3 folders written, then checked; solve: the workbook beside the check
+    assert calls == [(3, True), (3, True), (2, True)]
+    files_seq, tables_seq = run(False, "sequential")
+    assert calls[3:] == [(3, False), (3, False), (2, False), (1, False)]  # the check, inside
     assert files == files_seq and any(p.name == "report.xlsx" for p in files)
     for got, want in zip(tables, tables_seq, strict=True):
         pd.testing.assert_frame_equal(got, want)
@@ -79,6 +113,11 @@ def test_parallel_compare_and_solve_write_what_sequential_ones_write(tmp_path, m
 def test_a_failed_check_beside_the_workbook_leaves_no_report(tmp_path, monkeypatch):
     """Exit code 7, the folder marked failed, and neither the workbook written beside the check
     nor the other reports."""
+    real_map = planner.forkmap.map_forked
+    forked: list[bool] = []
+    monkeypatch.setattr(planner.forkmap, "map_forked",
+                        lambda work, items, parallel=True: forked.append(parallel)
+                        or real_map(work, items, parallel))
     monkeypatch.setattr(planner.background, "pays_off", lambda inst: True)
     strict = planner.verify.Tolerances(rounding=-1.0, relative=0.0, objective_relative=0.0)
     real = planner.verify.verify_folder
@@ -90,3 +129,4 @@ def test_a_failed_check_beside_the_workbook_leaves_no_report(tmp_path, monkeypat
     assert_no_traceback(res.output)
     assert (out / "VERIFICATION_FAILED").exists()
     assert not {"report.xlsx", "report.html", "report.md"} & {p.name for p in out.iterdir()}
+    assert forked == [True]

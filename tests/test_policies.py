@@ -540,15 +540,22 @@ def test_compare_lists_every_limit_with_its_level_and_dual(tmp_path):
     """comparison.csv's limit rows, binding or not, in the policy's own units: hand.yaml exports
     0.0438 TWh/yr net at most (10 MWh in its 2 hours) and serves 0.7008 TWh/yr of domestic load
     (307 MWh). A cap of 0.02 binds at the export price, 400 NOK/MWh; a cap of 1 and a floor of
-    0.1 have slack, dual 0. The terminal says which bind."""
+    0.1 have slack, dual 0; with every load but the homes worth 10 NOK/MWh a floor of 0.5 binds
+    at −190 NOK/MWh (as the sweep test below), which binding.csv gives as +190 per MWh the floor
+    is relaxed. The terminal says which bind; comparison.json is strict JSON (the baseline has
+    no limits: its values are null, not NaN)."""
     path = tmp_path / "limits.yaml"
     path.write_text("policies:\n  - {name: tight, export_cap_twh: 0.02}\n"
                     "  - {name: loose, export_cap_twh: 1}\n"
-                    "  - {name: floor, domestic_floor_twh: 0.1}\n", encoding="utf-8")
+                    "  - {name: floor, domestic_floor_twh: 0.1}\n"
+                    "  - {name: low, domestic_floor_twh: 0.5, classes: {industry: "
+                    "{weight_nok_per_mwh: 10}, bitcoin_mining: {weight_nok_per_mwh: 10}, "
+                    "hydrogen: {weight_nok_per_mwh: 10}}}\n", encoding="utf-8")
+    out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["compare", str(HAND), "--all", "--policy-file", str(path),
-                                   "--baseline", "base", "--out", str(tmp_path / "out")])
+                                   "--baseline", "base", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    table = pd.read_csv(tmp_path / "out" / "comparison.csv").query("section == 'limit'")
+    table = pd.read_csv(out / "comparison.csv").query("section == 'limit'")
     got = {(r.policy, r.item, r.metric): r.value for r in table.itertuples()}
     assert got == pytest.approx({
         ("tight", "export_cap_twh", "level_twh_per_yr"): 0.02,
@@ -559,18 +566,34 @@ def test_compare_lists_every_limit_with_its_level_and_dual(tmp_path):
         ("loose", "export_cap_twh", "dual_nok_per_mwh"): 0.0,
         ("floor", "domestic_floor_twh", "level_twh_per_yr"): 0.7008,
         ("floor", "domestic_floor_twh", "limit_twh_per_yr"): 0.1,
-        ("floor", "domestic_floor_twh", "dual_nok_per_mwh"): 0.0}, rel=1e-9, abs=1e-9)
+        ("floor", "domestic_floor_twh", "dual_nok_per_mwh"): 0.0,
+        ("low", "domestic_floor_twh", "level_twh_per_yr"): 0.5,
+        ("low", "domestic_floor_twh", "limit_twh_per_yr"): 0.5,
+        ("low", "domestic_floor_twh", "dual_nok_per_mwh"): -190.0}, rel=1e-9, abs=1e-6)
     assert set(table["unit"]) == {"TWh/yr", "NOK/MWh"}
+    assert table["baseline"].isna().all()
     assert "tight: export_cap_twh at 0.0200 TWh/yr (cap 0.0200): binds, 400.00 NOK" in res.output
     assert "loose: export_cap_twh at 0.0438 TWh/yr (cap 1.00): not binding" in res.output
-    page = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "low: domestic_floor_twh at 0.500 TWh/yr (floor 0.500): binds, 190.00 NOK of " \
+           "objective per MWh over the horizon it is lowered" in res.output
+    relaxed = pd.read_csv(out / "low" / "binding.csv").query("family == 'policy_limit'")
+    assert relaxed["dual_nok_per_unit"].tolist() == pytest.approx([190.0], abs=1e-6)
+
+    def no_nan(constant: str) -> None:
+        raise AssertionError(f"{constant} in comparison.json")
+
+    nested = json.loads((out / "comparison.json").read_text(), parse_constant=no_nan)
+    cap = nested["policies"]["tight"]["metrics"]["limit"]["export_cap_twh"]["dual_nok_per_mwh"]
+    assert cap == pytest.approx({"value": 400.0, "baseline": None, "change": None,
+                                 "unit": "NOK/MWh"})
+    page = (out / "report.md").read_text(encoding="utf-8")
     assert "| tight | export_cap_twh | cap | 0.02 | 0.02 | TWh/yr | 400 | MWh | True |" in page
     assert "| loose | export_cap_twh | cap | 0.0438 | 1 | TWh/yr | 0 | MWh | False |" in page
-    assert 'id="limits"' in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    summary = json.loads((tmp_path / "out" / "tight" / "summary.json").read_text())
+    assert 'id="limits"' in (out / "report.html").read_text(encoding="utf-8")
+    summary = json.loads((out / "tight" / "summary.json").read_text())
     assert summary["policy"]["limits"] == [pytest.approx({
         "entity": "export_cap_twh", "unit": "MWh", "sense": "upper", "limit": 0.02e6 * 2 / 8760,
-        "level": 0.02e6 * 2 / 8760, "dual_nok_per_unit": 400.0})]
+        "level": 0.02e6 * 2 / 8760, "dual_nok_per_unit_raised": 400.0})]
 
 
 def test_compare_lists_a_reserve_margin_in_mw():

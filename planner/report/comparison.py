@@ -32,8 +32,8 @@ class Comparison:
     ``record``: (field, value) rows of the comparison's run record.
 
     ``limits``: one row per policy limit (``policy``, ``limit``, ``kind`` cap or floor,
-    ``level``, ``bound``, their ``unit``, ``dual_per_unit_nok``, ``binds``); None or empty:
-    no policy has limits."""
+    ``level``, ``bound``, their ``unit``, ``dual_per_unit_nok`` and the unit it is ``per``,
+    ``binds``); None or empty: no policy has limits."""
 
     kpis: pd.DataFrame
     changes: pd.DataFrame
@@ -114,8 +114,8 @@ def sections(comp: Comparison) -> list[html.Section]:
 
 LIMITS_NOTE = ("Each policy's export cap, domestic floor or reserve margin, binding or not: its "
                "level, the limit, and its dual, the objective gained per unit the limit is "
-               "raised (NOK per MWh, or per MW of firm supply capacity; negative for a floor, 0 "
-               "where the limit has slack).")
+               "raised (NOK per MWh over the horizon, or per MW of firm supply capacity; "
+               "negative for a floor, 0 where the limit has slack).")
 
 
 def _has_limits(comp: Comparison) -> bool:
