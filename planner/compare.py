@@ -370,13 +370,11 @@ def limit_table(comp: Comparison) -> pd.DataFrame:
     for run in comp.runs:
         for lim in _limits(run.result.summary):
             scale, unit, dual_unit = _limit_units(run.result.summary, lim)
-            rows.append({"policy": run.policy, "limit": lim["entity"],
-                         "kind": _kind(lim),
+            rows.append({"policy": run.policy, "limit": lim["entity"], "kind": _kind(lim),
                          "level": lim["level"] * scale, "bound": lim["limit"] * scale,
                          "unit": unit, "dual_per_unit_nok": lim["dual_nok_per_unit_raised"],
                          "per": dual_unit, "binds": _binds(lim)})
     return pd.DataFrame(rows)
-
 
 
 def _split_suffix(metric: str) -> tuple[str, str]:
@@ -399,6 +397,7 @@ def write_comparison(comp: Comparison, out: Path) -> list[Path]:
             clear_outputs(folder)
             if not any(folder.iterdir()):
                 folder.rmdir()
+
     def folder(run: PolicyRun) -> list[Path]:
         clear_outputs(out / run.policy)
         return write_tables(ResultData.of(run.result), out / run.policy)

@@ -62,12 +62,16 @@ def map_forked(work: Callable[[T], R], items: Sequence[T], parallel: bool = True
                                        mp_context=multiprocessing.get_context("fork"),
                                        initializer=_start_copy, initargs=(os.getpid(),))
             try:
-                futures = [pool.submit(_run, k) for k in range(len(items))]
-                return [_result(future, pool) for future in futures]
-            finally:
+                futures = [pool.submit(_run, k) for k in range(len(items))]  # forks the copies
+            except OSError:  # the system refused a copy
                 pool.shutdown(wait=True, cancel_futures=True)
-    except (OSError, BrokenProcessPool):  # no copy could be made, or one died
-        return [work(item) for item in items]
+                return [work(item) for item in items]
+        try:
+            return [_result(future, pool) for future in futures]
+        except BrokenProcessPool:  # a copy died
+            return [work(item) for item in items]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
         _WORK = None
         gc.unfreeze()
