@@ -31,20 +31,13 @@ from planner.errors import InfeasibleError
 from planner.forkmap import map_forked
 from planner.instance.instance import Instance
 from planner.parallel import NICENESS, Outcome, SessionProcess, ends_session, solve_in_turn
-from planner.policies import (
-    BASE,
-    HOURS_PER_YEAR,
-    PolicySpec,
-    apply_policy,
-    name_of,
-    structure_key,
-)
-from planner.report.columns import UNIT_SUFFIXES
+from planner.policies import BASE, PolicySpec, apply_policy, name_of, structure_key
+from planner.report.columns import UNIT_SUFFIXES, short_figure
 from planner.report.comparison import Comparison as ReportComparison
+from planner.report.limits import binds, limit_kind, limit_note, limit_units, policy_limits
 from planner.report.render import clear_outputs
 from planner.report.run_record import run_record
 from planner.report.tables import ResultData, read_json_object, write_csv, write_json, write_tables
-from planner.results import BINDING_DUAL
 from planner.session import PolicyRun, Session, coarse_starts, cold_first_stage, starts_from
 from planner.solve import SolverOptions
 
@@ -245,34 +238,14 @@ def _limit_rows(summary: dict) -> list[tuple[str, str, str, str, float]]:
     TWh per year (pro rata, as the policy states them) and NOK per MWh over the horizon for
     energy, in MW and NOK/MW for a reserve margin."""
     rows = []
-    for lim in _limits(summary):
-        scale, unit, dual_unit = _limit_units(summary, lim)
+    for lim in policy_limits(summary):
+        scale, unit, dual_unit = limit_units(summary, lim)
         size = unit.lower().replace("/", "_per_")
         rows += [("limit", lim["entity"], f"level_{size}", unit, lim["level"] * scale),
                  ("limit", lim["entity"], f"limit_{size}", unit, lim["limit"] * scale),
                  ("limit", lim["entity"], f"dual_nok_per_{dual_unit.lower()}", f"NOK/{dual_unit}",
                   lim["dual_nok_per_unit_raised"])]
     return rows
-
-
-def _limit_units(summary: dict, lim: dict) -> tuple[float, str, str]:
-    """(scale from the row's unit, unit shown, unit of the dual's denominator) of a limit."""
-    if lim["unit"] == "MWh":
-        return 1e-6 * HOURS_PER_YEAR / summary["hours"], "TWh/yr", "MWh"
-    return 1.0, "MW", "MW"
-
-
-def _kind(lim: dict) -> str:
-    return "cap" if lim["sense"] == "upper" else "floor"
-
-
-def _binds(lim: dict) -> bool:
-    """Does the limit bind: a dual beyond binding.csv's threshold (BINDING_DUAL)?"""
-    return abs(lim["dual_nok_per_unit_raised"]) > BINDING_DUAL
-
-
-def _limits(summary: dict) -> list[dict]:
-    return (summary.get("policy") or {}).get("limits") or []
 
 
 def priority_cost_in_prices(summary: dict) -> float:
@@ -368,12 +341,12 @@ def limit_table(comp: Comparison) -> pd.DataFrame:
     """Every policy's limits, one row each, for the comparison report (``ReportComparison``)."""
     rows = []
     for run in comp.runs:
-        for lim in _limits(run.result.summary):
-            scale, unit, dual_unit = _limit_units(run.result.summary, lim)
-            rows.append({"policy": run.policy, "limit": lim["entity"], "kind": _kind(lim),
+        for lim in policy_limits(run.result.summary):
+            scale, unit, dual_unit = limit_units(run.result.summary, lim)
+            rows.append({"policy": run.policy, "limit": lim["entity"], "kind": limit_kind(lim),
                          "level": lim["level"] * scale, "bound": lim["limit"] * scale,
                          "unit": unit, "dual_per_unit_nok": lim["dual_nok_per_unit_raised"],
-                         "per": dual_unit, "binds": _binds(lim)})
+                         "per": dual_unit, "binds": binds(lim)})
     return pd.DataFrame(rows)
 
 
@@ -467,28 +440,8 @@ def side_by_side(comp: Comparison) -> str:
     notes = [f"{name}: its prices carry the cost of tier holds, up to {cost:,.2f} NOK per NOK "
              "held (price = weight × (1 + cost) where a held tier's load is marginal; "
              "docs/policies.md, Zonal prices)" for name, cost in costs.items() if cost > 0]
-    notes += [_limit_note(r.policy, r.result.summary, lim) for r in comp.runs
-              for lim in _limits(r.result.summary)]
+    notes += [f"{r.policy}: {limit_note(r.result.summary, lim)}" for r in comp.runs
+              for lim in policy_limits(r.result.summary)]
     notes += [f"{name}: infeasible, not compared: {why}" for name, why in comp.infeasible.items()]
     return "\n".join([f"baseline: {comp.baseline}",
-                      wide.to_string(float_format=_figure), *notes])
-
-
-def _limit_note(policy: str, summary: dict, lim: dict) -> str:
-    """One line on a policy's limit: its level against the limit, and its dual where it binds."""
-    scale, unit, dual_unit = _limit_units(summary, lim)
-    where = f"{policy}: {lim['entity']} at {_figure(lim['level'] * scale)} {unit} " \
-            f"({_kind(lim)} {_figure(lim['limit'] * scale)})"
-    if not _binds(lim):
-        return f"{where}: not binding"
-    over = " over the horizon" if dual_unit == "MWh" else ""
-    return f"{where}: binds, {abs(lim['dual_nok_per_unit_raised']):,.2f} NOK of objective per " \
-           f"{dual_unit}{over} it is {'raised' if lim['sense'] == 'upper' else 'lowered'}"
-
-
-def _figure(x: float) -> str:
-    """Two decimals, or three significant digits below 1 so small figures stay visible (0.0271
-    TWh, not 0.03); below the tables' four decimals (solver noise) and signed zeros: 0.00."""
-    if 5e-5 <= abs(x) < 1:
-        return f"{x:.{2 - int(np.floor(np.log10(abs(x))))}f}"
-    return f"{(x if abs(x) >= 5e-5 else 0.0) + 0.0:,.2f}"
+                      wide.to_string(float_format=short_figure), *notes])

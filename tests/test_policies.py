@@ -596,6 +596,21 @@ def test_compare_lists_every_limit_with_its_level_and_dual(tmp_path):
         "level": 0.02e6 * 2 / 8760, "dual_nok_per_unit_raised": 400.0})]
 
 
+def test_solve_says_whether_its_policy_limits_bind(tmp_path):
+    """planner solve --policy prints each limit of the policy with its level and, where it
+    binds, its dual: hand.yaml's 0.02 TWh/yr export cap at the export price."""
+    path = tmp_path / "p.yaml"
+    path.write_text("policies:\n  - {name: tight, export_cap_twh: 0.02, domestic_floor_twh: 0.1}\n",
+                    encoding="utf-8")
+    res = CliRunner().invoke(cli, ["solve", str(HAND), "--policy-file", str(path), "--policy",
+                                   "tight", "--out", str(tmp_path / "out"), "--formats", "csv"])
+    assert res.exit_code == 0, res.output
+    assert "policy limit export_cap_twh at 0.0200 TWh/yr (cap 0.0200): binds, 400.00 NOK of " \
+           "objective per MWh over the horizon it is raised" in res.output
+    assert "policy limit domestic_floor_twh at 0.701 TWh/yr (floor 0.100): not binding" \
+        in res.output
+
+
 def test_compare_lists_a_reserve_margin_in_mw():
     """A reserve margin's row in comparison.csv: (1 + margin) × firm demand granted, recomputed
     from the allocation, against the firm supply capacity, in MW, its dual in NOK/MW."""
@@ -1010,7 +1025,7 @@ def test_windowed_tier_at_its_largest_value_equals_serving_it_in_full():
 def test_the_terminal_table_keeps_small_figures_visible():
     """Three significant digits below 1 (a teaching week's TWh), two decimals above, no sign
     on zero."""
-    from planner.compare import _figure
+    from planner.report.columns import short_figure
 
-    assert [_figure(x) for x in (9.63e-5, 0.0271, 0.126, -0.5, 0.0, -0.0, 1.0, 22_756.9)] == [
+    assert [short_figure(x) for x in (9.63e-5, 0.0271, 0.126, -0.5, 0.0, -0.0, 1.0, 22_756.9)] == [
         "0.0000963", "0.0271", "0.126", "-0.500", "0.00", "0.00", "1.00", "22,756.90"]

@@ -61,3 +61,11 @@ def format_value(value: object, unit: str | None) -> str:
     if unit in TEXT_FORMATS:
         return TEXT_FORMATS[unit].format(value)
     return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
+
+
+def short_figure(x: float) -> str:
+    """Two decimals, or three significant digits below 1 so small figures stay visible (0.0271
+    TWh, not 0.03); below the tables' four decimals (solver noise) and signed zeros: 0.00."""
+    if 5e-5 <= abs(x) < 1:
+        return f"{x:.{2 - int(np.floor(np.log10(abs(x))))}f}"
+    return f"{(x if abs(x) >= 5e-5 else 0.0) + 0.0:,.2f}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from planner.report.limits import limit_note, policy_limits
 from planner.results import Result, class_summary
 
 
@@ -26,6 +27,7 @@ def summary_text(result: Result) -> str:
         f"unserved {k['unserved_mwh']:,.0f} MWh, spilled {k['spill_twh']:.2f} TWh",
         "mean zonal price (NOK/MWh): " + ", ".join(
             f"{z} {p:,.0f}" for z, p in k["mean_zonal_price_nok_per_mwh"].items()),
+        *(f"policy limit {limit_note(s, lim)}" for lim in policy_limits(s)),
         "time (s): " + ", ".join(f"{name.removesuffix('_s')} {v:.1f}" for name, v in t.items()),
     ]
     return "\n".join(lines)

@@ -1,0 +1,44 @@
+"""A policy's limits as its run record holds them (summary.json ``policy.limits``, written by
+planner/session.py ``Session._limit_record``), in the units the policy states them: shown after
+a solve, in compare's table, terminal and report."""
+
+from __future__ import annotations
+
+from planner.policies import HOURS_PER_YEAR
+from planner.report.columns import short_figure
+from planner.results import BINDING_DUAL
+
+
+def policy_limits(summary: dict) -> list[dict]:
+    """The limits a summary records (none for the instance as given or a policy without)."""
+    return (summary.get("policy") or {}).get("limits") or []
+
+
+def limit_units(summary: dict, lim: dict) -> tuple[float, str, str]:
+    """(scale from the row's unit, unit shown, unit of the dual's denominator) of a limit: an
+    energy limit in TWh per year, pro rata for shorter horizons, its dual per MWh over the
+    horizon; a reserve margin in MW and per MW."""
+    if lim["unit"] == "MWh":
+        return 1e-6 * HOURS_PER_YEAR / summary["hours"], "TWh/yr", "MWh"
+    return 1.0, "MW", "MW"
+
+
+def limit_kind(lim: dict) -> str:
+    return "cap" if lim["sense"] == "upper" else "floor"
+
+
+def binds(lim: dict) -> bool:
+    """Does the limit bind: a dual beyond binding.csv's threshold (BINDING_DUAL)?"""
+    return abs(lim["dual_nok_per_unit_raised"]) > BINDING_DUAL
+
+
+def limit_note(summary: dict, lim: dict) -> str:
+    """One line on a limit: its level against the limit, and its dual where it binds."""
+    scale, unit, dual_unit = limit_units(summary, lim)
+    where = f"{lim['entity']} at {short_figure(lim['level'] * scale)} {unit} " \
+            f"({limit_kind(lim)} {short_figure(lim['limit'] * scale)})"
+    if not binds(lim):
+        return f"{where}: not binding"
+    over = " over the horizon" if dual_unit == "MWh" else ""
+    return f"{where}: binds, {abs(lim['dual_nok_per_unit_raised']):,.2f} NOK of objective per " \
+           f"{dual_unit}{over} it is {'raised' if lim['sense'] == 'upper' else 'lowered'}"
