@@ -598,15 +598,19 @@ def test_compare_lists_every_limit_with_its_level_and_dual(tmp_path):
 
 def test_solve_says_whether_its_policy_limits_bind(tmp_path):
     """planner solve --policy prints each limit of the policy with its level and, where it
-    binds, its dual: hand.yaml's 0.02 TWh/yr export cap at the export price."""
+    binds, its dual (hand.yaml's 0.02 TWh/yr export cap at the export price), and the reports'
+    run record lists them."""
     path = tmp_path / "p.yaml"
     path.write_text("policies:\n  - {name: tight, export_cap_twh: 0.02, domestic_floor_twh: 0.1}\n",
                     encoding="utf-8")
     res = CliRunner().invoke(cli, ["solve", str(HAND), "--policy-file", str(path), "--policy",
-                                   "tight", "--out", str(tmp_path / "out"), "--formats", "csv"])
+                                   "tight", "--out", str(tmp_path / "out"), "--formats",
+                                   "csv,md"])
     assert res.exit_code == 0, res.output
-    assert "policy limit export_cap_twh at 0.0200 TWh/yr (cap 0.0200): binds, 400.00 NOK of " \
-           "objective per MWh over the horizon it is raised" in res.output
+    note = "export_cap_twh at 0.0200 TWh/yr (cap 0.0200): binds, 400.00 NOK of objective per " \
+           "MWh over the horizon it is raised"
+    assert f"policy limit {note}" in res.output
+    assert f"- policy limit: {note}" in (tmp_path / "out" / "report.md").read_text("utf-8")
     assert "policy limit domestic_floor_twh at 0.701 TWh/yr (floor 0.100): not binding" \
         in res.output
 

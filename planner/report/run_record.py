@@ -9,6 +9,7 @@ import dataclasses
 import json
 from datetime import datetime, timezone
 
+from planner.report.limits import limit_note, policy_limits
 from planner.solve import SolverOptions, new_highs
 
 
@@ -28,6 +29,7 @@ def record_run(summary: dict, options: SolverOptions, policy: dict | None = None
 
 def run_record(summary: dict) -> list[tuple[str, str]]:
     """(field, value) rows of the record, in reading order, as text."""
+
     solver = summary.get("solver", {})
     options = summary.get("solver_options") or {}
     terms = summary.get("objective_terms_nok", {})
@@ -40,6 +42,7 @@ def run_record(summary: dict) -> list[tuple[str, str]]:
         ("instance file", str(summary.get("instance_file") or "(not from a file)")),
         ("instance SHA-256", str(summary.get("instance_sha256", ""))),
         ("policy", policy_name(summary) or "(none: the instance as given)"),
+        *(("  policy limit", limit_note(summary, lim)) for lim in policy_limits(summary)),
         ("planner version", str(summary.get("planner_version", ""))),
         ("solver", f"HiGHS {solver.get('version', '')} ({iterations} iterations)"),
         ("solver options", ", ".join(f"{k}={v}" for k, v in options.items()
