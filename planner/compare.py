@@ -34,7 +34,14 @@ from planner.parallel import NICENESS, Outcome, SessionProcess, ends_session, so
 from planner.policies import BASE, PolicySpec, apply_policy, name_of, structure_key
 from planner.report.columns import UNIT_SUFFIXES, short_figure
 from planner.report.comparison import Comparison as ReportComparison
-from planner.report.limits import binds, limit_kind, limit_note, limit_units, policy_limits
+from planner.report.limits import (
+    binds,
+    limit_kind,
+    limit_note,
+    limit_units,
+    policy_limits,
+    shown,
+)
 from planner.report.render import clear_outputs
 from planner.report.run_record import run_record
 from planner.report.tables import ResultData, read_json_object, write_csv, write_json, write_tables
@@ -241,8 +248,8 @@ def _limit_rows(summary: dict) -> list[tuple[str, str, str, str, float]]:
     for lim in policy_limits(summary):
         scale, unit, dual_unit = limit_units(summary, lim)
         size = unit.lower().replace("/", "_per_")
-        rows += [("limit", lim["entity"], f"level_{size}", unit, lim["level"] * scale),
-                 ("limit", lim["entity"], f"limit_{size}", unit, lim["limit"] * scale),
+        rows += [("limit", lim["entity"], f"level_{size}", unit, shown(lim["level"], scale)),
+                 ("limit", lim["entity"], f"limit_{size}", unit, shown(lim["limit"], scale)),
                  ("limit", lim["entity"], f"dual_nok_per_{dual_unit.lower()}", f"NOK/{dual_unit}",
                   lim["dual_nok_per_unit_raised"])]
     return rows
@@ -344,7 +351,8 @@ def limit_table(comp: Comparison) -> pd.DataFrame:
         for lim in policy_limits(run.result.summary):
             scale, unit, dual_unit = limit_units(run.result.summary, lim)
             rows.append({"policy": run.policy, "limit": lim["entity"], "kind": limit_kind(lim),
-                         "level": lim["level"] * scale, "bound": lim["limit"] * scale,
+                         "level": shown(lim["level"], scale),
+                         "bound": shown(lim["limit"], scale),
                          "unit": unit, "dual_per_unit_nok": lim["dual_nok_per_unit_raised"],
                          "per": dual_unit, "binds": binds(lim)})
     return pd.DataFrame(rows)

@@ -20,7 +20,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
@@ -45,7 +45,7 @@ def map_forked(work: Callable[[T], R], items: Sequence[T], parallel: bool = True
     and this process can fork (``forks``); else here. ``work``'s return values come back
     pickled; an exception it raises is raised here (the first in item order; items not started
     by then are not done). If a copy cannot be made or dies (the out-of-memory killer), every
-    item is done again here, in order: ``work`` must be safe to repeat."""
+    item is done again here, in order, once no copy runs: ``work`` must be safe to repeat."""
     global _WORK
     if not (parallel and len(items) > 1 and (os.cpu_count() or 1) > 1 and forks()):
         return [work(item) for item in items]
@@ -53,49 +53,53 @@ def map_forked(work: Callable[[T], R], items: Sequence[T], parallel: bool = True
     for stream in (sys.stdout, sys.stderr):  # or each copy writes what is buffered again
         if stream is not None:
             stream.flush()
-    _WORK = (work, items)
-    gc.freeze()
     try:
-        with warnings.catch_warnings():  # Python ≥ 3.12 warns of any thread at a fork, also
-            warnings.simplefilter("ignore", DeprecationWarning)  # idle native ones (OpenBLAS's)
-            pool = ProcessPoolExecutor(min(WORKERS, len(items)),
-                                       mp_context=multiprocessing.get_context("fork"),
-                                       initializer=_start_copy, initargs=(os.getpid(),))
-            try:
-                futures = [pool.submit(_run, k) for k in range(len(items))]  # forks the copies
-            except OSError:  # the system refused a copy
-                pool.shutdown(wait=True, cancel_futures=True)
-                return [work(item) for item in items]
-        try:
-            return [_result(future, pool) for future in futures]
-        except BrokenProcessPool:  # a copy died
-            return [work(item) for item in items]
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        _WORK = (work, items)
+        gc.freeze()
+        results = _in_copies(len(items))
     finally:
         _WORK = None
         gc.unfreeze()
+    return [work(item) for item in items] if results is None else results
 
 
-def _result(future: Future, pool: ProcessPoolExecutor) -> object:
-    """The item's return value; on its error, the items not started are dropped first."""
+def _in_copies(n: int) -> list | None:
+    """The results of items 0..n-1 of ``_WORK``, each done in a forked copy; None if a copy
+    could not be made or died (no copy runs any more when this returns)."""
+    with warnings.catch_warnings():  # Python ≥ 3.12 warns of any thread at a fork, also idle
+        warnings.simplefilter("ignore", DeprecationWarning)  # native ones (OpenBLAS's)
+        pool = ProcessPoolExecutor(min(WORKERS, n), mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_start_copy, initargs=(os.getpid(),))
+        try:  # the first submit forks every copy (fork context, Python 3.11–3.13)
+            futures = [pool.submit(_run, k) for k in range(n)]
+        except BaseException as exc:  # a refused fork, or one copy made and the next not
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()  # else it waits for work, and this process at its exit
+            pool.shutdown(wait=True, cancel_futures=True)
+            if isinstance(exc, OSError):
+                return None
+            raise
     try:
-        return future.result()
-    except BrokenProcessPool:
-        raise
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
+        return [future.result() for future in futures]
+    except BrokenProcessPool:  # a copy died: the pool ends the others first
+        return None
+    finally:  # on an error, the items not started are dropped
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _start_copy(parent: int) -> None:
     """In a copy: end with this process (``end_with_parent``), and at Ctrl-C (which the whole
-    terminal's process group gets) end at once, without a traceback: this process reports it
-    (unless it ignores Ctrl-C, as a command started in the background does: so does the copy)."""
+    terminal's process group gets) end without a traceback, the files it was writing removed
+    (``atomic_write``'s cleanup runs): this process reports the interruption. A copy of a
+    process that ignores Ctrl-C (a command started in the background) ignores it too."""
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, _interrupted)
     if not end_with_parent(parent):
         os._exit(1)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise SystemExit(130)
 
 
 def _run(k: int) -> object:

@@ -56,6 +56,7 @@ from planner.policies import (
     tier_members,
 )
 from planner.report.run_record import record_run
+from planner.report.tables import rounded
 from planner.results import Result, binding_frame, build_result
 from planner.solve import (
     INF,
@@ -428,10 +429,12 @@ class Session:
         """The current policy's limits for the run record (summary.json), binding or not:
         entity, unit (of the row: MWh over the horizon, or MW), sense (upper: a cap, lower: a
         floor), limit, level and dual_nok_per_unit_raised (``_limit_state``: negative for a
-        binding floor, unlike binding.csv's dual per unit relaxed)."""
+        binding floor, unlike binding.csv's dual per unit relaxed); the level and dual at the
+        tables' precision (``rounded``), so that the solver's last digits do not reach the
+        reports."""
         if not self.limit_specs:
             return []
-        level, dual = self._limit_state(sol)
+        level, dual = (rounded(v) + 0.0 for v in self._limit_state(sol))
         return [{"entity": limit.entity, "unit": limit.unit,
                  "sense": "upper" if limit.upper < INF else "lower",
                  "limit": limit.upper if limit.upper < INF else limit.lower,

@@ -5,6 +5,7 @@ check, solve's workbook beside its check) write what the sequential ones write."
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import pandas as pd
@@ -19,6 +20,7 @@ from planner.background import forks
 from planner.cli import cli
 from planner.errors import InputError, Problem
 from planner.forkmap import map_forked
+from planner.report.render import clear_outputs
 
 COMPARE = sys.modules["planner.compare"]  # planner.compare is also the function
 
@@ -52,17 +54,54 @@ def test_an_error_in_a_copy_is_raised_here_with_its_content():
 
 
 @needs_fork
-def test_work_is_redone_here_when_a_copy_dies():
+def test_work_is_redone_here_when_a_copy_dies(tmp_path):
     """A copy killed mid-work (as by the out-of-memory killer) breaks the pool: every item is
     done again in this process, in order."""
     parent = os.getpid()
 
     def work(k: int) -> tuple[int, bool]:
-        if os.getpid() != parent and k == 1:
-            os._exit(9)
+        if os.getpid() != parent:
+            (tmp_path / f"copy-{k}").touch()
+            if k == 1:
+                os._exit(9)
         return k, os.getpid() == parent
 
     assert map_forked(work, [0, 1, 2]) == [(0, True), (1, True), (2, True)]
+    assert (tmp_path / "copy-1").exists()  # it did run in a copy first
+
+
+@needs_fork
+@pytest.mark.parametrize("refused", [1, 2])
+def test_a_refused_fork_does_the_work_here_and_leaves_no_copy_behind(refused):
+    """The system refuses the first or the second copy: the work is done here and the process
+    ends (a copy made before the refusal would otherwise wait for work, and the process for it,
+    at its exit)."""
+    script = f"""
+import os
+from planner.forkmap import map_forked
+from planner.report.render import clear_outputs
+real, calls = os.fork, []
+def fork():
+    calls.append(1)
+    if len(calls) == {refused}:
+        raise OSError("refused")
+    return real()
+os.fork = fork
+print(map_forked(lambda k: 2 * k, [1, 2, 3]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[2, 4, 6]"
+
+
+def test_clearing_a_folder_removes_what_a_killed_writer_left(tmp_path):
+    """A copy killed while writing leaves its temporary file (``atomic_write``): the next
+    write into the folder removes it, and nothing that is not the planner's."""
+    (tmp_path / ".report.xlsx.abc123.tmp").write_text("half")
+    (tmp_path / ".notes.txt.abc123.tmp").write_text("mine")
+    clear_outputs(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [".notes.txt.abc123.tmp"]
 
 
 @needs_fork

@@ -574,6 +574,7 @@ def test_compare_lists_every_limit_with_its_level_and_dual(tmp_path):
     assert table["baseline"].isna().all()
     assert "tight: export_cap_twh at 0.0200 TWh/yr (cap 0.0200): binds, 400.00 NOK" in res.output
     assert "loose: export_cap_twh at 0.0438 TWh/yr (cap 1.00): not binding" in res.output
+    assert "floor: domestic_floor_twh at 0.701 TWh/yr (floor 0.100): not binding" in res.output
     assert "low: domestic_floor_twh at 0.500 TWh/yr (floor 0.500): binds, 190.00 NOK of " \
            "objective per MWh over the horizon it is lowered" in res.output
     relaxed = pd.read_csv(out / "low" / "binding.csv").query("family == 'policy_limit'")
@@ -593,13 +594,13 @@ def test_compare_lists_every_limit_with_its_level_and_dual(tmp_path):
     summary = json.loads((out / "tight" / "summary.json").read_text())
     assert summary["policy"]["limits"] == [pytest.approx({
         "entity": "export_cap_twh", "unit": "MWh", "sense": "upper", "limit": 0.02e6 * 2 / 8760,
-        "level": 0.02e6 * 2 / 8760, "dual_nok_per_unit_raised": 400.0})]
+        "level": round(0.02e6 * 2 / 8760, 4), "dual_nok_per_unit_raised": 400.0})]  # as tables
 
 
 def test_solve_says_whether_its_policy_limits_bind(tmp_path):
     """planner solve --policy prints each limit of the policy with its level and, where it
     binds, its dual (hand.yaml's 0.02 TWh/yr export cap at the export price), and the reports'
-    run record lists them."""
+    run record lists them; a record whose limit lacks a field is a located input error."""
     path = tmp_path / "p.yaml"
     path.write_text("policies:\n  - {name: tight, export_cap_twh: 0.02, domestic_floor_twh: 0.1}\n",
                     encoding="utf-8")
@@ -613,6 +614,13 @@ def test_solve_says_whether_its_policy_limits_bind(tmp_path):
     assert f"- policy limit: {note}" in (tmp_path / "out" / "report.md").read_text("utf-8")
     assert "policy limit domestic_floor_twh at 0.701 TWh/yr (floor 0.100): not binding" \
         in res.output
+    summary_path = tmp_path / "out" / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    del summary["policy"]["limits"][0]["dual_nok_per_unit_raised"]  # an older record
+    summary_path.write_text(json.dumps(summary))
+    res = CliRunner().invoke(cli, ["report", str(tmp_path / "out")])
+    assert res.exit_code == 2 and "summary.json: policy.limits[0]: needs the fields" in res.output
+    assert_no_traceback(res.output)
 
 
 def test_compare_lists_a_reserve_margin_in_mw():

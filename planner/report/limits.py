@@ -4,14 +4,26 @@ a solve, in compare's table, terminal and report."""
 
 from __future__ import annotations
 
+from planner.errors import InputError, Problem
 from planner.policies import HOURS_PER_YEAR
 from planner.report.columns import short_figure
 from planner.results import BINDING_DUAL
 
+FIELDS = ("entity", "unit", "sense", "limit", "level", "dual_nok_per_unit_raised")
+"""What the record holds of each limit."""
+
 
 def policy_limits(summary: dict) -> list[dict]:
-    """The limits a summary records (none for the instance as given or a policy without)."""
-    return (summary.get("policy") or {}).get("limits") or []
+    """The limits a summary records (none for the instance as given or a policy without); an
+    InputError if one lacks a field (summary.json edited, or written by another version)."""
+    limits = (summary.get("policy") or {}).get("limits") or []
+    for k, lim in enumerate(limits):
+        if not isinstance(lim, dict) or not set(FIELDS) <= set(lim):
+            raise InputError([Problem(
+                "summary.json", None, None, f"policy.limits[{k}]",
+                f"needs the fields {', '.join(FIELDS)} (written by another version of the "
+                "planner, or edited?): solve again")])
+    return limits
 
 
 def limit_units(summary: dict, lim: dict) -> tuple[float, str, str]:
@@ -32,13 +44,25 @@ def binds(lim: dict) -> bool:
     return abs(lim["dual_nok_per_unit_raised"]) > BINDING_DUAL
 
 
+SIGNIFICANT = 6
+"""Significant digits of a level or limit shown: a level at its limit shows as the limit (a
+level rounded to the tables' 10⁻⁴ MWh and scaled to TWh/yr may end in …99999 where the limit
+ends in 0), and 6 digits tell any difference that matters."""
+
+
+def shown(value: float, scale: float) -> float:
+    """A recorded number in the unit shown, to SIGNIFICANT digits."""
+    return float(f"{value * scale:.{SIGNIFICANT}g}")
+
+
 def limit_note(summary: dict, lim: dict) -> str:
     """One line on a limit: its level against the limit, and its dual where it binds."""
     scale, unit, dual_unit = limit_units(summary, lim)
-    where = f"{lim['entity']} at {short_figure(lim['level'] * scale)} {unit} " \
-            f"({limit_kind(lim)} {short_figure(lim['limit'] * scale)})"
+    where = f"{lim['entity']} at {short_figure(shown(lim['level'], scale))} {unit} " \
+            f"({limit_kind(lim)} {short_figure(shown(lim['limit'], scale))})"
     if not binds(lim):
         return f"{where}: not binding"
     over = " over the horizon" if dual_unit == "MWh" else ""
-    return f"{where}: binds, {abs(lim['dual_nok_per_unit_raised']):,.2f} NOK of objective per " \
-           f"{dual_unit}{over} it is {'raised' if lim['sense'] == 'upper' else 'lowered'}"
+    return f"{where}: binds, {short_figure(abs(lim['dual_nok_per_unit_raised']))} NOK of " \
+           f"objective per {dual_unit}{over} it is " \
+           f"{'raised' if lim['sense'] == 'upper' else 'lowered'}"

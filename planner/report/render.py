@@ -37,12 +37,17 @@ def clear_outputs(out: Path) -> None:
     a new result is written there: a file the new one does not rewrite (another --formats, no
     explanation, a failed check) would otherwise sit beside it as if it belonged to it. Only a
     folder that holds a result (its summary.json or comparison.json) is cleared: a report.md of
-    the user's own in another folder stays."""
+    the user's own in another folder stays. Temporary files a killed writer left of these
+    (``atomic_write``: ``.NAME.*.tmp``) go in any folder."""
+    tables = {f"{name}.csv" for name in (*TABLES, *CHECKED, EXPLAIN)}
+    names = (*tables, "summary.json", "verification.json", FAILED_MARKER,
+             *REPORT_FILES.values(), *COMPARISON_FILES)
+    for name in names:
+        for left in out.glob(f".{name}.*.tmp"):
+            left.unlink(missing_ok=True)
     if not any(_written_by_planner(out / name) for name in ("summary.json", "comparison.json")):
         return
-    tables = {f"{name}.csv" for name in (*TABLES, *CHECKED, EXPLAIN)}
-    for name in (*tables, "summary.json", "verification.json", FAILED_MARKER,
-                 *REPORT_FILES.values(), *COMPARISON_FILES):
+    for name in names:
         (out / name).unlink(missing_ok=True)
 
 
