@@ -295,7 +295,7 @@ def _split_key(key) -> tuple[str, int | None]:
 
 
 def binding_frame(family: str, keys: list[tuple[str, int | None]], value: np.ndarray,
-                   lower: np.ndarray, upper: np.ndarray, dual: np.ndarray) -> pd.DataFrame | None:
+                  lower: np.ndarray, upper: np.ndarray, dual: np.ndarray) -> pd.DataFrame | None:
     """The binding members of one family (rows or bounds) as binding.csv rows, or None."""
     at_upper = np.abs(value - upper) <= np.abs(value - lower)
     hit = np.abs(dual) > BINDING_DUAL
@@ -347,7 +347,7 @@ def binding_table(m: pyo.ConcreteModel, ix: ModelIndex, sol: Solution) -> pd.Dat
         sl = lp.row_slices["storage_level"]
         keys = [(owner, hour) for _, owner, hour in lp.added_row_keys()]
         frames.append(binding_frame("storage_mwh", keys, activity[sl], lp.row_lower[sl],
-                                     lp.row_upper[sl], sol.row_dual[sl]))
+                                    lp.row_upper[sl], sol.row_dual[sl]))
     frames = [f for f in frames if f is not None]
     columns = ["family", "entity", "index", "bound", "dual_nok_per_unit"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)

@@ -413,28 +413,25 @@ class Session:
         return (np.array([limit.coefs @ sol.x[limit.cols] for limit in specs]),
                 sol.row_dual[[limit.row for limit in specs]])
 
-    def _limit_binding(self, sol: Solution) -> pd.DataFrame | None:
-        """The current policy's limit rows that bind in ``sol``, as binding.csv rows (family
-        policy_limit; dual per MWh over the horizon for the export cap and domestic floor, per
-        MW of firm supply capacity for a reserve margin)."""
+    def _limit_binding(self, level: np.ndarray, dual: np.ndarray) -> pd.DataFrame | None:
+        """The current policy's limit rows that bind (``_limit_state``), as binding.csv rows
+        (family policy_limit; dual per MWh over the horizon for the export cap and domestic
+        floor, per MW of firm supply capacity for a reserve margin)."""
         if not self.limit_specs:
             return None
-        level, dual = self._limit_state(sol)
         return binding_frame(
             "policy_limit", [(limit.entity, None) for limit in self.limit_specs], level,
             np.array([limit.lower for limit in self.limit_specs]),
             np.array([limit.upper for limit in self.limit_specs]), dual)
 
-    def _limit_record(self, sol: Solution) -> list[dict]:
+    def _limit_record(self, level: np.ndarray, dual: np.ndarray) -> list[dict]:
         """The current policy's limits for the run record (summary.json), binding or not:
         entity, unit (of the row: MWh over the horizon, or MW), sense (upper: a cap, lower: a
         floor), limit, level and dual_nok_per_unit_raised (``_limit_state``: negative for a
         binding floor, unlike binding.csv's dual per unit relaxed); the level and dual at the
         tables' precision (``rounded``), so that the solver's last digits do not reach the
         reports."""
-        if not self.limit_specs:
-            return []
-        level, dual = (rounded(v) + 0.0 for v in self._limit_state(sol))
+        level, dual = rounded(level) + 0.0, rounded(dual) + 0.0
         return [{"entity": limit.entity, "unit": limit.unit,
                  "sense": "upper" if limit.upper < INF else "lower",
                  "limit": limit.upper if limit.upper < INF else limit.lower,
@@ -625,7 +622,8 @@ class Session:
                    "coarse_s": self.coarse_s, "coarse_wait_s": self.coarse_wait_s}
         self.build_s = 0.0
         result = build_result(self.model, ModelIndex(inst), sol, timings)
-        if (limits := self._limit_binding(sol)) is not None:
+        level, dual = self._limit_state(sol)
+        if (limits := self._limit_binding(level, dual)) is not None:
             result.binding = pd.concat([result.binding, limits], ignore_index=True)
         record_run(result.summary, self.options, {
             "name": policy.name if policy else None,
@@ -633,7 +631,7 @@ class Session:
             "rebuilt": rebuilt,
             "tier_tolerance": policy.tier_tolerance if policy and policy.tiers else None,
             "stages": [_stage_record(s) for s in stages],
-            "limits": self._limit_record(sol),
+            "limits": self._limit_record(level, dual),
         })
         timings["total_s"] = time.perf_counter() - start
         return PolicyRun(name_of(policy), result, stages, rebuilt)

@@ -29,7 +29,6 @@ def record_run(summary: dict, options: SolverOptions, policy: dict | None = None
 
 def run_record(summary: dict) -> list[tuple[str, str]]:
     """(field, value) rows of the record, in reading order, as text."""
-
     solver = summary.get("solver", {})
     options = summary.get("solver_options") or {}
     terms = summary.get("objective_terms_nok", {})
