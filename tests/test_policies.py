@@ -30,6 +30,7 @@ import planner.session
 from planner.background import forks
 from planner.cli import cli
 from planner.compare import compare, run_policies, solve_order, split
+from planner.instance.instance import Instance
 from planner.parallel import SessionProcess, read_outcomes, write_outcomes
 from planner.policies import PolicySpec, firm_supply_mw, load_policies
 from planner.session import Session
@@ -199,17 +200,17 @@ def test_compare_solves_the_policies_near_the_first_right_after_it():
 
 def test_two_sessions_give_the_runs_of_one(monkeypatch):
     """With two jobs the first session keeps the base and the policies that need no coarse
-    optimum after it (limits, a reserve margin), the second (a child process) solves the
-    others (new weights, tiers, and new connection terms, which rebuild the model): the runs
-    come back in the order given, each
+    optimum after it (limits, a reserve margin); the others (new weights, tiers, and new
+    connection terms, which rebuild the model) are dealt alternately, the second session (a
+    child process) first: the runs come back in the order given, each
     with the optimum one session finds, and progress names every policy once. A second session
     that fails (a forked copy that raises; where there is no fork, no Python to run it) leaves
     its policies to the first, with a warning that says why."""
     inst = planner.load_instance(DAY)
     names = [p.name if p else "base" for p in TEACHING_POLICIES]
     first, second = split(inst, TEACHING_POLICIES, solve_order(inst, TEACHING_POLICIES))
-    assert [names[k] for k in first] == ["base", "cap", "floor", "reserve"]
-    assert [names[k] for k in second] == ["weights", "tiers", "terms"]
+    assert [names[k] for k in first] == ["base", "cap", "floor", "reserve", "tiers"]
+    assert [names[k] for k in second] == ["weights", "terms"]
     one = run_policies(inst, TEACHING_POLICIES, SolverOptions(), jobs=1)
     solved: list[str] = []
     two = run_policies(inst, TEACHING_POLICIES, SolverOptions(), jobs=2, progress=solved.append)
@@ -792,8 +793,8 @@ def test_an_infeasible_policy_is_reported_and_the_rest_compared(tmp_path, jobs):
 
     path = policies(20)
     loaded = list(load_policies(planner.load_instance(WEEK), path).values())
-    # new weights: with two jobs, floor goes to the second session
-    assert split(planner.load_instance(WEEK), loaded, [0, 1, 2]) == ([0], [1, 2])
+    # new weights: with two jobs, floor goes to the second session (market to the first)
+    assert split(planner.load_instance(WEEK), loaded, [0, 1, 2]) == ([0, 2], [1])
     out = tmp_path / "out"
     # a feasible floor first, and a solve of the user's beside the policies' folders
     res = CliRunner().invoke(cli, ["compare", str(WEEK), "--all", "--policy-file",
@@ -969,11 +970,9 @@ def test_a_probe_keeps_the_costs_of_the_last_solve(monkeypatch, tiers, probed, n
     keeps those of the last probe or tier stage, so after a probe it only adds bounds to an
     optimal basis. The two-zone week with the new loads at a fifth of their request and a
     weight of 1 NOK/MWh (the optimum without tiers exports instead of serving them, and they
-    fit in full). The stages' values and the objective equal the full LP's."""
-    base = planner.load_instance(WEEK)
-    inst = dataclasses.replace(base, applicants=tuple(
-        dataclasses.replace(a, requested_mw=a.requested_mw / 5, weight_nok_per_mwh=1.0)
-        if a.existing_mw == 0 else a for a in base.applicants))
+    fit in full), each tier probed alone (no coarse forecast). The stages' values and the
+    objective equal the full LP's."""
+    inst = light_week()
     ranked = policy(tiers=tiers)
     changed: list[bool] = []
     probe = Session._probe
@@ -984,6 +983,7 @@ def test_a_probe_keeps_the_costs_of_the_last_solve(monkeypatch, tiers, probed, n
         return probe(self, tier, kept_cost)
 
     monkeypatch.setattr(Session, "_probe", recording)
+    monkeypatch.setattr(planner.session, "coarse_reached", lambda *_: {})
     run = Session(inst, SolverOptions(method="grants"), warm=False).solve(ranked)
     monkeypatch.undo()
     full = Session(inst, SolverOptions(method="direct"), warm=False).solve(ranked)
@@ -994,6 +994,58 @@ def test_a_probe_keeps_the_costs_of_the_last_solve(monkeypatch, tiers, probed, n
         [s.value_nok for s in full.stages[:-1]], rel=1e-5, abs=1e-3)
     assert run.result.summary["objective_nok"] == pytest.approx(
         full.result.summary["objective_nok"], rel=1e-6)
+
+
+def light_week() -> Instance:
+    """The two-zone week with its new loads at a fifth of their request and a weight of
+    1 NOK/MWh: the optimum without tiers exports instead of serving them, and under the queue
+    tiers 3–5 fit in full (a probe skips them) while tier 6 does not."""
+    base = planner.load_instance(WEEK)
+    return dataclasses.replace(base, applicants=tuple(
+        dataclasses.replace(a, requested_mw=a.requested_mw / 5, weight_nok_per_mwh=1.0)
+        if a.existing_mw == 0 else a for a in base.applicants))
+
+
+@pytest.mark.parametrize(("forecast", "probes"), [
+    # right: tiers 3–5 in one probe, tier 6 optimised with no probe
+    ([True] * 5 + [False], [3]),
+    # the 24-h model's: the Miner fits in the daily means, not hour by hour, so 3–6 together
+    # fails and they are probed one by one, as with no forecast
+    (None, [4, 1, 1, 1, 1]),
+    ([False] * 6, []),  # every tier optimised
+])
+def test_probes_go_together_where_the_coarse_model_forecasts_them(monkeypatch, forecast, probes):
+    """In the decomposition a probe also takes the tiers after it that the coarse model
+    (``coarse_reached``: the instance averaged over 24-h periods) expects a probe to skip: one
+    solution that reaches them all answers each one's probe. A tier it expects to fall short is
+    optimised with no probe. A forecast that misses, or expects nothing, changes the path, not
+    the stages' values nor the objective, which equal those of single probes (no forecast)."""
+    inst, queue = light_week(), policy(tiers="queue")
+    grants = SolverOptions(method="grants")
+    monkeypatch.setattr(planner.session, "coarse_reached", lambda *_: {})
+    alone = Session(inst, grants, warm=False).solve(queue)
+    monkeypatch.undo()
+    tiers = [s.name for s in alone.stages if s.name.startswith("tier")]
+    if forecast is not None:
+        monkeypatch.setattr(planner.session, "coarse_reached",
+                            lambda *_: dict(zip(tiers, forecast, strict=True)))
+    sizes: list[int] = []
+    probe = Session._probe
+
+    def recording(self, tier, kept_cost):
+        if self.base is inst:  # not the coarse model's own probes
+            sizes.append(tier.label.count("+") + 1)
+        return probe(self, tier, kept_cost)
+
+    monkeypatch.setattr(Session, "_probe", recording)
+    run = Session(inst, grants, warm=False).solve(queue)
+    assert sizes == probes
+    assert [s.probed for s in run.stages if s.name in tiers] == \
+        [False, False, *[bool(probes)] * 3, False]
+    assert [s.value_nok for s in run.stages] == pytest.approx(
+        [s.value_nok for s in alone.stages], rel=1e-5, abs=1e-3)
+    assert run.result.summary["objective_nok"] == pytest.approx(
+        alone.result.summary["objective_nok"], rel=1e-6)
 
 
 def test_probe_as_first_solve_keeps_its_fixes_with_a_staged_solve():
