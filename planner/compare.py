@@ -164,17 +164,34 @@ def split(inst: Instance, policies: list[PolicySpec | None], order: list[int]
     grants with its cuts (`reserve_margin`: 8.3 s after `first_come_first_served`, which left
     the first session 14 s less to do than the second in compare; session 17). Every other
     policy starts its first stage from its own coarse optimum wherever it runs: they are dealt
-    alternately, the second session first. On the Norway year, once the queue's probes went
-    together (session 22), the second session's `value_creation`, `market` and
-    `flexible_mining` ended 14 s after the first session's share; with `market` dealt to the
-    first (3.7–4.1 s there after `reserve_margin`, against 2.7–3.0 s after `value_creation`)
-    the two ended within 5 s."""
-    first = apply_policy(inst, policies[order[0]])
-    stays = {k: k == order[0] or not cold_first_stage(apply_policy(inst, policies[k]),
-                                                      policies[k], [first])
+    alternately, the second session first, each with the policies right after it that start
+    from its solution or share its new connection terms (``_dealt_together``), so that no
+    policy starts colder or rebuilds the model where one session would not. On the Norway
+    year, once the queue's probes went together (session 22), the second session's
+    `value_creation`, `market` and `flexible_mining` ended 14 s after the first session's
+    share; with `market` dealt to the first (3.8–4.1 s there after `reserve_margin`, against
+    2.7–3.0 s after `value_creation`) the two ended within 5 s."""
+    specs = {k: apply_policy(inst, policies[k]) for k in order}
+    stays = {k: k == order[0] or not cold_first_stage(specs[k], policies[k], [specs[order[0]]])
              for k in order}
-    cold = [k for k in order if not stays[k]]
-    return [k for k in order if stays[k]] + cold[1::2], cold[0::2]
+    dealt: list[list[int]] = []
+    for k in (k for k in order if not stays[k]):
+        if dealt and _dealt_together(inst, specs[dealt[-1][-1]], specs[k], policies[k]):
+            dealt[-1].append(k)
+        else:
+            dealt.append([k])
+    return ([k for k in order if stays[k]] + [k for group in dealt[1::2] for k in group],
+            [k for group in dealt[0::2] for k in group])
+
+
+def _dealt_together(inst: Instance, before: Instance, spec: Instance,
+                    policy: PolicySpec | None) -> bool:
+    """Does a policy (``spec``, applied) go to the session of the one solved before it
+    (``before``): does it start from that one's solution, or share its new connection terms
+    (solved apart, each would rebuild the model)?"""
+    key = structure_key(spec)
+    return not cold_first_stage(spec, policy, [before]) or (
+        key == structure_key(before) != structure_key(inst))
 
 
 def _applicant_metrics(run: PolicyRun, reference: Instance) -> pd.DataFrame:

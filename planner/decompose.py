@@ -410,7 +410,9 @@ class GrantDecomposition:
         feasibility cuts those tries gave (tier holds), until one has a solution. With it, the
         first trust-region half-width: START_RADIUS_REBUILT from ``start``, else START_RADIUS."""
         low, up = self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]
-        for grants, radius in chain(self._earlier(), self._cut_optimum(),
+        earlier = self._earlier()
+        far = bool(earlier) and not self._meets_master_rows(earlier[0][0])
+        for grants, radius in chain(earlier, self._cut_optimum(far),
                                     [(up, START_RADIUS), (low, START_RADIUS)]):
             if self._meets_master_rows(grants):
                 try:
@@ -427,22 +429,24 @@ class GrantDecomposition:
                     break
         raise DecompositionFailed
 
-    def _cut_optimum(self) -> Iterator[tuple[np.ndarray, float]]:
+    def _cut_optimum(self, far: bool) -> Iterator[tuple[np.ndarray, float]]:
         """With cuts from before (taken back from a pool, or kept after rows were added): the
         grants where they, the master rows and the feasibility cuts put the optimum, as a
         first point where the earlier grants miss a new master row (a reserve margin); nothing
-        without such cuts. Lazy: the master is solved only if that point is reached. HiGHS
-        then solves the subproblem from scratch, with its presolve: its basis is at grants the
-        new rows cut off, far from these (on the Norway year `reserve_margin`'s first point
-        took 3.3 s and 67 000 iterations so, against 7.2–8.2 s and 20 000–28 000 iterations
-        from the last basis, after `domestic_first` or `first_come_first_served`)."""
+        without such cuts. Lazy: the master is solved only if that point is reached. ``far``:
+        the earlier grants miss a master row, so the subproblem's basis is at grants the new
+        rows cut off, far from these: HiGHS then solves this point from scratch, with its
+        presolve (on the Norway year `reserve_margin`'s first point took 3.3–4.2 s and
+        67 000 iterations so, against 7.2–8.2 s and 20 000–28 000 iterations from the last
+        basis, after `domestic_first` or `first_come_first_served`)."""
         if not self.points:
             return
         try:
             grants = self._master(self.lp.col_lower[self.grants], 1.0)[1]
         except DecompositionFailed:
             return
-        self.highs.clearSolver()
+        if far and self._meets_master_rows(grants):
+            self.highs.clearSolver()
         yield grants, START_RADIUS
 
     def probe(self) -> np.ndarray:
@@ -487,8 +491,10 @@ class GrantDecomposition:
         ``keep``: keep them for later solves with the same costs (``_keep_pool``)."""
         self._restore_pool()
         wall, iterations, points = time.perf_counter(), self.iterations, len(self.points)
-        best, radius = self._first_point()
-        self.held = False
+        try:
+            best, radius = self._first_point()
+        finally:
+            self.held = False
         self.points.append(best)
         unproved = whole_box = None
         while True:
@@ -597,7 +603,7 @@ class GrantDecomposition:
     def restart(self, grants: np.ndarray) -> None:
         """The next solve starts at these grants (with START_RADIUS_REBUILT), not at the best
         so far; the subproblem keeps its basis and the cuts stay."""
-        self.best, self.start = None, grants
+        self.best, self.start, self.held = None, grants, False
 
     def _keep_pool(self) -> None:
         """Keep this solve's cuts under its costs, unless the pool there holds cuts of an LP
@@ -638,7 +644,7 @@ class GrantDecomposition:
     def reset(self) -> None:
         """Forget everything learnt: the next solve starts cold, as a new decomposition."""
         self.forget()
-        self.best, self.start = None, None
+        self.best, self.start, self.held = None, None, False
         self.pools.clear()
         self.highs.clearSolver()
 

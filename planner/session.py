@@ -133,22 +133,34 @@ def coarse_starts(inst: Instance, options: SolverOptions, upcoming: list[PolicyS
     return CoarseStarts(inst, options, cold, background, niceness)
 
 
+FORECAST_PERIOD_H = 24
+"""Hours averaged into one period of the model that forecasts which tiers a probe skips
+(``coarse_reached``)."""
+
+FORECAST_LIMIT_S = 30.0
+"""Longest the forecast may take (per solve of its coarse model): beyond, there is none."""
+
+
 def coarse_reached(base: Instance, policy: PolicySpec, options: SolverOptions
                    ) -> dict[str, bool]:
-    """Which of the policy's tiers (by stage name) reach their largest value when it is solved
-    on ``base`` averaged over the longest coarse period (SolverOptions.coarse_periods_h); {}
-    where those periods do not tile the instance or the coarse LP has no optimum. A forecast
-    that groups the hourly LP's probes (``Session._probe_ahead``), never an answer: each
-    probe still proves its tiers on the hourly LP. On the Norway year the 24-h model
-    forecasts every one of `first_come_first_served`'s 26 tiers as the hourly LP finds it,
-    in 0.7 s."""
-    if not options.coarse_periods_h or not can_aggregate(base, options.coarse_periods_h[-1]):
+    """Which of the policy's tiers (by stage name) a probe skips, reaching their largest value,
+    when it is solved on ``base`` averaged over periods of FORECAST_PERIOD_H hours; {} where
+    those periods do not tile the instance or the coarse LP has no proved optimum within
+    FORECAST_LIMIT_S. A forecast that groups the hourly LP's probes (``Session._probe_ahead``),
+    never an answer: each probe still proves its tiers on the hourly LP. On the Norway year
+    the 24-h model (365 periods, decomposed as the hourly LP is) forecasts every one of
+    `first_come_first_served`'s 26 tiers as the hourly LP finds them, in 0.8 s; solved as
+    one LP it finds tier 19 reachable, which a probe at fixed grants does not. Its warnings
+    are its own, not the policy's, and are not shown (the filter is process-wide while it
+    runs)."""
+    if not can_aggregate(base, FORECAST_PERIOD_H):
         return {}
-    coarse = aggregate(base, options.coarse_periods_h[-1])
+    limit = min(options.time_limit_s or FORECAST_LIMIT_S, FORECAST_LIMIT_S)
     try:
-        with warnings.catch_warnings():  # the forecast's own, not the policy's
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with Session(coarse, replace(options, coarse_periods_h=())) as session:
+            with Session(aggregate(base, FORECAST_PERIOD_H),
+                         replace(options, coarse_periods_h=(), time_limit_s=limit)) as session:
                 stages = session.solve(policy).stages
     except PlannerError:
         return {}
@@ -156,8 +168,9 @@ def coarse_reached(base: Instance, policy: PolicySpec, options: SolverOptions
 
 
 PROBE_MISSES = 2
-"""After this many tiers in a row whose probe failed, the policy's later tiers are optimised
-without probing (a failed probe doubles the cost of its tier, as in deficit periods)."""
+"""After this many tiers in a row whose probe failed (together with the tiers after it and
+then alone, or alone), the policy's later tiers are optimised without probing (a failed probe
+doubles the cost of its tier, as in deficit periods)."""
 
 
 @dataclass
@@ -173,7 +186,8 @@ class Stage:
     """No optimisation was needed: a known or probed solution already gives this tier its
     largest possible value (see Session._tier_stages)."""
     probed: bool = False
-    """Skipped thanks to a probe (``Session._probe``: one LP solve), not a known solution."""
+    """Skipped thanks to a probe (``Session._probe``: one LP solve, of this tier or of several
+    together, ``Session._probe_ahead``), not a known solution."""
     hold_row: int | None = None
     fixed_cols: np.ndarray | None = None
     """A tier at its largest value is held by fixing the columns that value determines (and
@@ -402,6 +416,8 @@ class Session:
         self._loosen(self.tight)
         if self.dec is None:
             self._delete_stale_rows()
+        else:  # its holds go, and with them the reason for a small first box (HELD_RADIUS)
+            self.dec.held = False
         if self.policy_rows:
             idx = np.array(self.policy_rows, dtype=np.int32)
             self._set_row_bounds(idx, np.full(len(idx), -INF), np.full(len(idx), INF))
@@ -690,9 +706,12 @@ class Session:
         value_k(x) ≥ value_k* − tolerance × max(1, |value_k*|).
         Known solutions are each solved stage's and, if it meets this policy's limits, the
         previous policy's; a probe fixes the tier at its largest value and asks HiGHS for any
-        feasible point (``_probe``), until PROBE_MISSES probes in a row fail. A known or probed
-        solution is optimal for stage k when the earlier tiers are held by fixed columns; where
-        one is held by a row, within that row's tolerance."""
+        feasible point (``_probe``), until PROBE_MISSES probes in a row fail. In the
+        decomposition a coarse forecast (``_forecast``) lets a probe take the tiers after it
+        that the forecast expects to reach their largest value too (``_probe_ahead``), and a
+        tier it expects to fall short is optimised with no probe. A known or probed solution
+        is optimal for stage k when the earlier tiers are held by fixed columns; where one is
+        held by a row, within that row's tolerance."""
         stages: list[Stage] = []
         if self.last_x is None and policy.tiers == QUEUE and self.dec is not None:
             stages.append(self._untiered_start(cost))
@@ -724,7 +743,9 @@ class Session:
                     forecast, reached = {}, set()
                 batched |= reached
                 misses = 0 if x is not None else misses + 1
-            else:  # reached by a known solution, or short of its largest value in the forecast
+            else:  # not probed (found in a known solution, no largest value, too many
+                # misses, or short of its largest value in the forecast): skipped if found,
+                # thanks to a probe if a probe of several found it
                 probed = x is not None and tier.label in batched
             if x is not None:
                 stage = Stage(tier.label, float(cost[cumulative] @ x[cumulative]), tier.best,
@@ -812,7 +833,9 @@ class Session:
         probe, in one solve (on the Norway year `first_come_first_served`'s tiers 8–18 took
         2.9 s so, against 11.5 s one by one); tiers[0] alone if there are none or no such
         solution is found. Returns the solution (None: none found) and the labels of the tiers
-        it reaches together (None: the probe together found none, so the forecast missed)."""
+        it reaches together: None where there were tiers to probe together and that probe found
+        no solution (the forecast missed: the caller probes one by one from there), else an
+        empty set where tiers[0] was probed alone."""
         ahead = list(takewhile(lambda t: t.best < INF and forecast.get(t.label, False),
                                tiers[1:]))
         together = [tiers[0], *ahead]
@@ -820,7 +843,7 @@ class Session:
             x = self._probe(Tier.joined(together), kept_cost)
             if x is not None and all(t.reached_by(x) for t in together):
                 return x, {t.label for t in together}
-        return self._probe(tiers[0], kept_cost), set() if not ahead else None
+        return self._probe(tiers[0], kept_cost), (None if ahead else set())
 
     def _probe(self, tier: Tier, kept_cost: np.ndarray) -> np.ndarray | None:
         """A solution of the LP (with the holds so far) that gives the tier its largest value,
@@ -833,9 +856,10 @@ class Session:
         the first probed stage's costs, then those of the last probe or tier stage, so that a
         probe after a probe only adds bounds to an optimal basis: on the Norway year
         `first_come_first_served`'s tiers 20–24 took 0.2–0.3 s each against 1.5–2.0 s with
-        each stage's own costs, the policy after the status quo 32.1 s against 38.7 s. Each
-        tier is probed alone: a probe of all the tiers left, first (it fails on the Norway
-        year), then one by one, took 32.1 s against 28.8–29.7 s."""
+        each stage's own costs, the policy after the status quo 32.1 s against 38.7 s. Which
+        tiers a probe takes together: ``_probe_ahead`` (a probe of all the tiers left, first,
+        fails on the Norway year: with it, then one by one, the policy took 32.1 s against
+        28.8–29.7 s one by one)."""
         rows = np.setdiff1d(tier.windows, self.tight)
         cols = tier.fixed[~self.fixed[tier.fixed]]  # not fixed by an earlier tier
         cuts = list(self.dec.feasibility) if self.dec is not None else []
@@ -910,13 +934,15 @@ class Tier:
 
     @staticmethod
     def joined(tiers: list[Tier]) -> Tier:
-        """The tiers as one, whose largest value is reached where each one's is."""
+        """The tiers as one, whose largest value is reached where each one's is. A column two
+        tiers fix (lost load of every applicant, fixed at 0 by a tier of existing connections)
+        is fixed once; the caller checks each tier's ``reached_by`` anyway."""
         fixed = {c: v for t in tiers for c, v in zip(t.fixed.tolist(), t.fixed_x.tolist(),
                                                       strict=True)}
         return Tier(" + ".join(t.label for t in tiers),
                     np.concatenate([t.cols for t in tiers]),
                     np.concatenate([t.coefs for t in tiers]), sum(t.best for t in tiers),
-                    *_arrays(fixed), np.unique(np.concatenate([t.windows for t in tiers])),
+                    *_arrays(fixed), np.concatenate([t.windows for t in tiers]),
                     np.concatenate([t.window_weights for t in tiers]))
 
     def reached_by(self, x: np.ndarray) -> bool:

@@ -484,12 +484,21 @@ def test_cold_tiered_policy_finds_its_first_point_from_feasibility_cuts():
     assert_same_optimum(Session(inst, DIRECT, warm=False).solve(queue).result, got)
 
 
-def test_cuts_come_back_for_a_later_solve_with_the_same_costs():
+def test_cuts_come_back_for_a_later_solve_with_the_same_costs(monkeypatch):
     """The cuts of a solve are kept under its costs: a later policy with the same costs on a
     tighter LP takes them back, after one with other weights. An export cap that does not
     bind is then proved at its first point; a reserve margin that binds (a master row the
-    last optimum misses) starts where the kept cuts put the optimum and still gets the full
-    LP's optimum, proved by the duals."""
+    last optimum misses) starts where the kept cuts put the optimum, solved from scratch
+    there (HiGHS's basis is at the grants the margin cuts off), and still gets the full LP's
+    optimum, proved by the duals."""
+    far: list[bool] = []
+    cut_optimum = GrantDecomposition._cut_optimum
+
+    def recording(self, cold):
+        far.append(cold)
+        return cut_optimum(self, cold)
+
+    monkeypatch.setattr(GrantDecomposition, "_cut_optimum", recording)
     inst = planner.load_instance("instances/teaching/two-zones-week.yaml")
     session = Session(inst, GRANTS)
     base = session.solve().result
@@ -506,7 +515,9 @@ def test_cuts_come_back_for_a_later_solve_with_the_same_costs():
     assert existing < granted
     tight = PolicySpec.model_validate({"name": "tight", "reserve_margin": {
         "margin": 0.5 * (capacity / granted + capacity / existing) - 1}})
+    far.clear()
     got = session.solve(tight).result
+    assert far[0]
     assert got.allocation["granted_firm_mw"].sum() < granted
     assert_same_optimum(Session(inst, DIRECT).solve(tight).result, got)
 

@@ -25,6 +25,7 @@ from test_properties import SETTINGS, instances, scale_of, scaled
 
 import planner
 import planner.background
+import planner.decompose
 import planner.parallel
 import planner.session
 from planner.background import forks
@@ -33,7 +34,7 @@ from planner.compare import compare, run_policies, solve_order, split
 from planner.instance.instance import Instance
 from planner.parallel import SessionProcess, read_outcomes, write_outcomes
 from planner.policies import PolicySpec, firm_supply_mw, load_policies
-from planner.session import Session
+from planner.session import Session, coarse_reached
 from planner.solve import SolverOptions, run_highs
 
 NORWAY = REPO / "instances" / "norway-2030.yaml"
@@ -234,6 +235,26 @@ def test_two_sessions_give_the_runs_of_one(monkeypatch):
         assert ("the second session broke" in str(said[0].message)) is not no_fork
         assert [r.result.summary["objective_nok"] for r in fallback] == pytest.approx(
             [r.result.summary["objective_nok"] for r in one], rel=1e-8, abs=1e-4)
+
+
+def test_policies_that_warm_each_other_are_dealt_together():
+    """The policies with their own coarse optimum are dealt alternately, the second session
+    first, each with the policies right after it that start from its solution (its weights
+    with an export cap) or share its new connection terms: apart, the one would start from
+    its own coarse optimum, the other rebuild the model a second time."""
+    inst = planner.load_instance(DAY)
+    weights = {"industry": {"weight_nok_per_mwh": 300}}
+    terms = {"bitcoin_mining": {"firm_share": 1.0}}
+    policies = [None, policy(name="w", classes=weights),
+                policy(name="w_cap", classes=weights, export_cap_twh=0.0),
+                policy(name="w2", classes={"industry": {"weight_nok_per_mwh": 900}}),
+                policy(name="t", classes=terms),
+                policy(name="t_w", classes=terms | {"industry": {"weight_nok_per_mwh": 50}}),
+                policy(name="cap", export_cap_twh=0.0)]
+    names = [p.name if p else "base" for p in policies]
+    first, second = split(inst, policies, solve_order(inst, policies))
+    assert [names[k] for k in first] == ["base", "cap", "w2"]
+    assert [names[k] for k in second] == ["w", "w_cap", "t", "t_w"]
 
 
 def test_on_linux_the_second_session_is_a_forked_copy(monkeypatch):
@@ -1034,7 +1055,7 @@ def test_probes_go_together_where_the_coarse_model_forecasts_them(monkeypatch, f
 
     def recording(self, tier, kept_cost):
         if self.base is inst:  # not the coarse model's own probes
-            sizes.append(tier.label.count("+") + 1)
+            sizes.append(tier.label.count(" + ") + 1)
         return probe(self, tier, kept_cost)
 
     monkeypatch.setattr(Session, "_probe", recording)
@@ -1046,6 +1067,37 @@ def test_probes_go_together_where_the_coarse_model_forecasts_them(monkeypatch, f
         [s.value_nok for s in alone.stages], rel=1e-5, abs=1e-3)
     assert run.result.summary["objective_nok"] == pytest.approx(
         alone.result.summary["objective_nok"], rel=1e-6)
+
+
+def test_the_forecast_needs_whole_days_and_an_optimum():
+    """No forecast where 24-h periods do not tile the horizon (a day) or where the coarse
+    model has no optimum (a domestic floor the week cannot serve): the probes then go one by
+    one."""
+    queue = policy(tiers="queue")
+    assert coarse_reached(planner.load_instance(DAY), queue, SolverOptions()) == {}
+    floor = policy(tiers="queue", domestic_floor_twh=20.0)
+    assert coarse_reached(light_week(), floor, SolverOptions()) == {}
+    assert set(coarse_reached(light_week(), queue, SolverOptions()).values()) == {True, False}
+
+
+def test_a_small_first_box_follows_a_hold_and_not_the_next_policy(monkeypatch):
+    """After a tier held by a row (the queue's Miner, short of its request) the next stage
+    starts the decomposition's box at HELD_RADIUS; the next policy, whose rows that hold goes
+    with, does not, even where a policy stopped between a hold and its next stage."""
+    held: list[bool] = []
+    solve = planner.decompose.GrantDecomposition.solve
+
+    def recording(self, keep=True):
+        held.append(self.held)
+        return solve(self, keep)
+
+    monkeypatch.setattr(planner.decompose.GrantDecomposition, "solve", recording)
+    session = Session(light_week(), SolverOptions(method="grants"))
+    run = session.solve(policy(tiers="queue"))
+    assert run.stages[-2].hold_row is not None and held[-1]  # the final stage, after it
+    session.dec.held = True  # as a policy that stopped after a hold leaves it
+    session.solve(None)
+    assert not held[-1]
 
 
 def test_probe_as_first_solve_keeps_its_fixes_with_a_staged_solve():
