@@ -408,7 +408,8 @@ class GrantDecomposition:
         that meets the master rows and leaves the subproblem a solution (with unserved energy
         allowed, existing MW always does: models/formulation.md §8); else grants that meet the
         feasibility cuts those tries gave (tier holds), until one has a solution. With it, the
-        first trust-region half-width: START_RADIUS_REBUILT from ``start``, else START_RADIUS."""
+        first trust-region half-width: START_RADIUS_REBUILT from ``start``, HELD_RADIUS from the
+        best grants after a hold (``hold_objective``), else START_RADIUS."""
         low, up = self.lp.col_lower[self.grants], self.lp.col_upper[self.grants]
         earlier = self._earlier()
         far = bool(earlier) and not self._meets_master_rows(earlier[0][0])
