@@ -148,9 +148,10 @@ def coarse_reached(base: Instance, policy: PolicySpec, options: SolverOptions
     those periods do not tile the instance or the coarse LP has no proved optimum within
     FORECAST_LIMIT_S. A forecast that groups the hourly LP's probes (``Session._probe_ahead``),
     never an answer: each probe still proves its tiers on the hourly LP. On the Norway year
-    the 24-h model (365 periods, decomposed as the hourly LP is) forecasts every one of
-    `first_come_first_served`'s 26 tiers as the hourly LP finds them, in 0.8 s; solved as
-    one LP it finds tier 19 reachable, which a probe at fixed grants does not. Its warnings
+    the 24-h model (365 periods) forecasts every one of `first_come_first_served`'s 26 tiers
+    as the hourly LP finds them, in 0.8 s. It is decomposed as the hourly LP is, whatever its
+    length, so that its probes too are at fixed grants: solved as one LP it finds tier 19
+    reachable, which a probe at the best grants so far does not. Its warnings
     are its own, not the policy's, and are not shown (the filter is process-wide while it
     runs)."""
     if not can_aggregate(base, FORECAST_PERIOD_H):
@@ -160,7 +161,8 @@ def coarse_reached(base: Instance, policy: PolicySpec, options: SolverOptions
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Session(aggregate(base, FORECAST_PERIOD_H),
-                         replace(options, coarse_periods_h=(), time_limit_s=limit)) as session:
+                         replace(options, method="grants", coarse_periods_h=(),
+                                 time_limit_s=limit)) as session:
                 stages = session.solve(policy).stages
     except PlannerError:
         return {}
