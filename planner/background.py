@@ -130,13 +130,10 @@ class Child:
         ends; None if the system refuses the fork. Its error output (a traceback if ``work``
         raises) goes to a file, as a started child's. HiGHS's worker threads, which a copy
         would lack, are stopped first; its next solve starts them again."""
-        highspy.Highs.resetGlobalScheduler(True)
+        ready_to_fork()
         parent = os.getpid()
         read, write = os.pipe()
         errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close)
-        for stream in (sys.stdout, sys.stderr):  # or the copy writes what is buffered again
-            if stream is not None:
-                stream.flush()
         try:
             with warnings.catch_warnings():  # Python ≥ 3.12 warns of any thread, also
                 warnings.simplefilter("ignore", DeprecationWarning)  # idle native ones
@@ -186,6 +183,16 @@ class Child:
         self.errors.close()
         if self.input is not None:
             self.input.unlink(missing_ok=True)
+
+
+def ready_to_fork() -> None:
+    """Before a fork: stop HiGHS's worker threads, which a copy would lack (its next solve
+    starts them again), and flush standard output and error, or each copy writes what is
+    buffered again."""
+    highspy.Highs.resetGlobalScheduler(True)
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
 
 
 def lower_priority(pid: int, niceness: int) -> None:

@@ -38,9 +38,8 @@ from planner.report.limits import (
     binds,
     limit_kind,
     limit_note,
-    limit_units,
     policy_limits,
-    shown,
+    shown_limit,
 )
 from planner.report.render import clear_outputs
 from planner.report.run_record import run_record
@@ -268,10 +267,10 @@ def _limit_rows(summary: dict) -> list[tuple[str, str, str, str, float]]:
     energy, in MW and NOK/MW for a reserve margin."""
     rows = []
     for lim in policy_limits(summary):
-        scale, unit, dual_unit = limit_units(summary, lim)
+        level, limit, unit, dual_unit = shown_limit(summary, lim)
         size = unit.lower().replace("/", "_per_")
-        rows += [("limit", lim["entity"], f"level_{size}", unit, shown(lim["level"], scale)),
-                 ("limit", lim["entity"], f"limit_{size}", unit, shown(lim["limit"], scale)),
+        rows += [("limit", lim["entity"], f"level_{size}", unit, level),
+                 ("limit", lim["entity"], f"limit_{size}", unit, limit),
                  ("limit", lim["entity"], f"dual_nok_per_{dual_unit.lower()}", f"NOK/{dual_unit}",
                   lim["dual_nok_per_unit_raised"])]
     return rows
@@ -371,12 +370,11 @@ def limit_table(comp: Comparison) -> pd.DataFrame:
     rows = []
     for run in comp.runs:
         for lim in policy_limits(run.result.summary):
-            scale, unit, dual_unit = limit_units(run.result.summary, lim)
+            level, bound, unit, dual_unit = shown_limit(run.result.summary, lim)
             rows.append({"policy": run.policy, "limit": lim["entity"], "kind": limit_kind(lim),
-                         "level": shown(lim["level"], scale),
-                         "bound": shown(lim["limit"], scale),
-                         "unit": unit, "dual_per_unit_nok": lim["dual_nok_per_unit_raised"],
-                         "per": dual_unit, "binds": binds(lim)})
+                         "level": level, "bound": bound, "unit": unit,
+                         "dual_per_unit_nok": lim["dual_nok_per_unit_raised"], "per": dual_unit,
+                         "binds": binds(lim)})
     return pd.DataFrame(rows)
 
 

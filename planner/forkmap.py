@@ -17,16 +17,13 @@ import gc
 import multiprocessing
 import os
 import signal
-import sys
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
-import highspy
-
-from planner.background import end_with_parent, forks
+from planner.background import end_with_parent, forks, ready_to_fork
 
 WORKERS = 2
 """Forked copies at most at once."""
@@ -49,10 +46,7 @@ def map_forked(work: Callable[[T], R], items: Sequence[T], parallel: bool = True
     global _WORK
     if not (parallel and len(items) > 1 and (os.cpu_count() or 1) > 1 and forks()):
         return [work(item) for item in items]
-    highspy.Highs.resetGlobalScheduler(True)  # HiGHS's worker threads, which a copy would lack
-    for stream in (sys.stdout, sys.stderr):  # or each copy writes what is buffered again
-        if stream is not None:
-            stream.flush()
+    ready_to_fork()
     try:
         _WORK = (work, items)
         gc.freeze()

@@ -26,13 +26,13 @@ def policy_limits(summary: dict) -> list[dict]:
     return limits
 
 
-def limit_units(summary: dict, lim: dict) -> tuple[float, str, str]:
-    """(scale from the row's unit, unit shown, unit of the dual's denominator) of a limit: an
-    energy limit in TWh per year, pro rata for shorter horizons, its dual per MWh over the
-    horizon; a reserve margin in MW and per MW."""
-    if lim["unit"] == "MWh":
-        return 1e-6 * HOURS_PER_YEAR / summary["hours"], "TWh/yr", "MWh"
-    return 1.0, "MW", "MW"
+def shown_limit(summary: dict, lim: dict) -> tuple[float, float, str, str]:
+    """(level, limit, unit shown, unit of the dual's denominator) of a limit: an energy limit
+    in TWh per year, pro rata for shorter horizons, its dual per MWh over the horizon; a
+    reserve margin in MW and per MW; level and limit to SIGNIFICANT digits (``shown``)."""
+    scale, unit, dual_unit = (1e-6 * HOURS_PER_YEAR / summary["hours"], "TWh/yr", "MWh") \
+        if lim["unit"] == "MWh" else (1.0, "MW", "MW")
+    return shown(lim["level"], scale), shown(lim["limit"], scale), unit, dual_unit
 
 
 def limit_kind(lim: dict) -> str:
@@ -57,9 +57,9 @@ def shown(value: float, scale: float) -> float:
 
 def limit_note(summary: dict, lim: dict) -> str:
     """One line on a limit: its level against the limit, and its dual where it binds."""
-    scale, unit, dual_unit = limit_units(summary, lim)
-    where = f"{lim['entity']} at {short_figure(shown(lim['level'], scale))} {unit} " \
-            f"({limit_kind(lim)} {short_figure(shown(lim['limit'], scale))})"
+    level, limit, unit, dual_unit = shown_limit(summary, lim)
+    where = f"{lim['entity']} at {short_figure(level)} {unit} " \
+            f"({limit_kind(lim)} {short_figure(limit)})"
     if not binds(lim):
         return f"{where}: not binding"
     over = " over the horizon" if dual_unit == "MWh" else ""
